@@ -1,0 +1,1 @@
+"""The litestar HTTP API. ``api.app.create_app`` is its single composition root."""

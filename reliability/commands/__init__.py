@@ -1,0 +1,1 @@
+"""Subcommands of the ``reliability`` command line, one module each."""
