@@ -302,6 +302,8 @@ class TableStore:
                 version = version_id(table, precise=True)
             stamped = msgspec.structs.replace(table, version=version)
             data = encode_table(stamped)
+            # msgspec writes NaN as null, which would make the file unreadable: refuse instead.
+            decode_table(data, f"table to publish as {version}")
             target = self.path / f"{version}.json"
             try:
                 atomic_write(target, data)

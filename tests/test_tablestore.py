@@ -257,3 +257,12 @@ def test_rollback_and_prune(tmp_path: Path) -> None:
         store.rollback("../../etc/passwd")
     with pytest.raises(NoTableError):
         store.rollback(paths[0].stem)
+
+
+def test_table_with_nan_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    store = TableStore(tmp_path)
+    broken = make_table([outlet("a", sd=float("nan"))])
+    with pytest.raises(TableError, match=r"table to publish.*\$\.outlets\[0\]"):
+        store.publish(broken)
+    assert store.versions() == []
+    assert not (tmp_path / LATEST).exists()
