@@ -1,0 +1,160 @@
+"""Request ids, structured JSON logs and Prometheus metrics.
+
+:class:`RequestObserver` wraps the whole ASGI handler of the app (not just routed requests),
+so 404s, 405s and errors raised before routing are counted, logged and carry a request id too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+access_log = logging.getLogger("reliability.api.access")
+
+# Attributes every LogRecord has; anything else was passed through ``extra=`` and is logged.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the ``extra`` fields, traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS})
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send the API's and the server's logs to stderr as JSON lines."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    for name in ("reliability", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+class Metrics:
+    """The app's Prometheus metrics, in a registry of its own (several apps can share a process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "reliability_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "reliability_http_request_duration_seconds",
+            "Time to answer a request, by route template and method.",
+            ["route", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.table = Info(
+            "reliability_table", "The score table being served.", registry=self.registry
+        )
+        self.table_age = Gauge(
+            "reliability_table_age_seconds",
+            "Seconds since the served table was created (NaN when none is loaded).",
+            registry=self.registry,
+        )
+        self.table_age.set(float("nan"))
+        self.reload_failures = Counter(
+            "reliability_table_reload_failures",
+            "Table reloads refused because the new table could not be read or used.",
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "reliability_table_reloads",
+            "Tables loaded (including the first).",
+            registry=self.registry,
+        )
+
+    def table_loaded(self, version: str, created_at: datetime) -> None:
+        self.table.info({"version": version, "created_at": created_at.isoformat()})
+        self.table_age.set_function(lambda: _seconds_since(created_at))
+        self.reloads.inc()
+
+
+class RequestObserver:
+    """ASGI wrapper: assigns the request id, echoes it, times, counts and logs each request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            # unmatched paths share one label so scanners cannot blow up the label set
+            route = scope.get("path_template") or "<unmatched>"
+            method = scope["method"]
+            self.metrics.requests.labels(route, method, str(status)).inc()
+            self.metrics.latency.labels(route, method).observe(elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )
+
+
+def _seconds_since(moment: datetime) -> float:
+    return (datetime.now(UTC) - moment).total_seconds()
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            # an id that would break log lines or headers is replaced, not echoed
+            return candidate if _VALID_REQUEST_ID.match(candidate) else None
+    return None

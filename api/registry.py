@@ -1,0 +1,169 @@
+"""The table being served, swapped atomically when the batch job publishes a new one.
+
+A :class:`Snapshot` holds everything derived from one table (model, encoded body, ETag) and
+is never mutated; the registry replaces its reference in one assignment. A request reads that
+reference once and uses only that snapshot, so it never sees half of one table and half of
+another. A new table that cannot be read or used is refused: the old snapshot stays, the
+failure is logged, counted and shown by ``/ready``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+from reliability.outlet_model import OutletModel
+
+from api.catalog import OutletCatalog
+from api.observability import Metrics
+from api.problems import ProblemError
+from reliability.table import ScoreTable
+from reliability.tablestore import TableStore, decode_table
+
+log = logging.getLogger("reliability.api.tables")
+
+#: ``(mtime_ns, size)`` of ``latest.json``: a change of either means a new file to check.
+Signature = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One loaded table and what the API derives from it."""
+
+    table: ScoreTable
+    model: OutletModel
+    catalog: OutletCatalog
+    body: bytes
+    etag: str
+    loaded_at: datetime
+    signature: Signature
+
+    @property
+    def version(self) -> str:
+        return self.table.version
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadFailure:
+    message: str
+    at: datetime
+    signature: Signature | None
+
+
+class Reload(enum.Enum):
+    LOADED = "loaded"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+
+
+def entity_tag(body: bytes) -> str:
+    """A strong ETag for a response body."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class TableRegistry:
+    """Holds the current :class:`Snapshot` of a table directory and reloads it on change."""
+
+    def __init__(self, store: TableStore, metrics: Metrics) -> None:
+        self.store = store
+        self.metrics = metrics
+        self._snapshot: Snapshot | None = None
+        self._failure: ReloadFailure | None = None
+        self._reload_lock = threading.Lock()
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    @property
+    def last_failure(self) -> ReloadFailure | None:
+        """The most recent refused reload, cleared by the next successful one."""
+        return self._failure
+
+    def require(self) -> Snapshot:
+        """The current snapshot, or a 503 problem when no table has been loaded."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            detail = f"No score table is loaded yet from {self.store.path}."
+            if self._failure is not None:
+                detail += f" Last attempt: {self._failure.message}"
+            raise ProblemError(503, "no-table", detail, headers={"Retry-After": "10"})
+        return snapshot
+
+    def reload(self, *, force: bool = False) -> Reload:
+        """Load ``latest.json`` if it changed (or always, with ``force``).
+
+        A file that failed before is not retried until it changes again, so one broken
+        table is logged and counted once rather than on every poll.
+        """
+        with self._reload_lock:
+            signature = self._signature()
+            current = self._snapshot
+            if not force:
+                if current is not None and current.signature == signature:
+                    return Reload.UNCHANGED
+                if self._failure is not None and self._failure.signature == signature:
+                    return Reload.UNCHANGED
+            try:
+                snapshot = self._load(signature)
+            except Exception as error:  # any failure must leave the old table serving
+                self._refuse(str(error), signature)
+                return Reload.REFUSED
+            if current is not None and snapshot.etag == current.etag:
+                self._snapshot = snapshot  # same content, newer file stamp
+                self._failure = None
+                return Reload.UNCHANGED
+            self._snapshot = snapshot
+            self._failure = None
+            self.metrics.table_loaded(snapshot.version, snapshot.table.created_at)
+            log.info(
+                "table loaded",
+                extra={"version": snapshot.version, "outlets": len(snapshot.table.outlets)},
+            )
+            return Reload.LOADED
+
+    async def poll(self, interval: float) -> None:
+        """Check for a new table every ``interval`` seconds, until cancelled."""
+        while True:
+            await anyio.sleep(interval)
+            await anyio.to_thread.run_sync(self.reload)
+
+    def _signature(self) -> Signature | None:
+        try:
+            stat = os.stat(self.store.latest_path)
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def _load(self, signature: Signature | None) -> Snapshot:
+        path = self.store.latest_path
+        try:
+            body = path.read_bytes()
+        except OSError as error:
+            raise OSError(f"{path}: cannot read: {error.strerror or error}") from None
+        table = decode_table(body, str(path))
+        try:
+            model = OutletModel.from_table(table)
+        except Exception as error:
+            raise ValueError(f"{path}: table {table.version!r} cannot be used: {error}") from error
+        return Snapshot(
+            table=table,
+            model=model,
+            catalog=OutletCatalog(table),
+            body=body,
+            etag=entity_tag(body),
+            loaded_at=datetime.now(UTC),
+            signature=signature or (0, len(body)),
+        )
+
+    def _refuse(self, message: str, signature: Signature | None) -> None:
+        self._failure = ReloadFailure(message=message, at=datetime.now(UTC), signature=signature)
+        self.metrics.reload_failures.inc()
+        serving = self._snapshot.version if self._snapshot else None
+        log.error("table reload refused", extra={"reason": message, "serving": serving})

@@ -1,0 +1,143 @@
+"""Published score tables, served as stored, with ETags so clients can cache them."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+from threading import Lock
+from types import MappingProxyType
+from typing import Annotated, Any
+
+import anyio
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+
+from api.access import SCOPE_OPT
+from api.problems import ProblemError, problem_responses
+from api.registry import Snapshot, TableRegistry, entity_tag
+from reliability.table import ScoreTable
+from reliability.tablestore import VERSION_PATTERN, NoTableError, TableStore, encode_table
+
+_CACHED_VERSIONS = 4
+
+
+class VersionEntry(msgspec.Struct, frozen=True, kw_only=True):
+    version: str
+    created_at: datetime
+    size_bytes: int
+    #: ``latest.json`` on disk holds this version.
+    is_latest: bool
+    #: This server is answering with this version now.
+    is_served: bool
+
+
+class TableList(msgspec.Struct, frozen=True, kw_only=True):
+    served: str | None
+    versions: list[VersionEntry]
+
+
+class VersionBodies:
+    """Encoded bodies of recently requested versions; versions never change once published."""
+
+    def __init__(self, store: TableStore) -> None:
+        self.store = store
+        self._bodies: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, version: str) -> tuple[bytes, str]:
+        with self._lock:
+            if version in self._bodies:
+                self._bodies.move_to_end(version)
+                return self._bodies[version]
+        body = encode_table(self.store.read(version))
+        entry = (body, entity_tag(body))
+        with self._lock:
+            self._bodies[version] = entry
+            while len(self._bodies) > _CACHED_VERSIONS:
+                self._bodies.popitem(last=False)
+        return entry
+
+
+def _conditional(request: Request[Any, Any, Any], body: bytes, etag: str) -> Response[bytes]:
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    candidates = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+    if etag in candidates or "*" in candidates:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+_TABLE_RESPONSES = {
+    200: ResponseSpec(
+        data_container=ScoreTable, description="The score table", generate_examples=False
+    ),
+    304: ResponseSpec(
+        None, description="Not modified: the If-None-Match ETag is current", generate_examples=False
+    ),
+}
+
+
+class TablesController(Controller):
+    path = "/v1/tables"
+    tags = ("tables",)
+    opt = MappingProxyType({SCOPE_OPT: "read"})
+
+    @get("/", summary="List published table versions")
+    async def list_versions(self, registry: TableRegistry) -> TableList:
+        infos = await anyio.to_thread.run_sync(registry.store.versions)
+        served = registry.snapshot.version if registry.snapshot else None
+        return TableList(
+            served=served,
+            versions=[
+                VersionEntry(
+                    version=info.version,
+                    created_at=info.created_at,
+                    size_bytes=info.size_bytes,
+                    is_latest=info.is_latest,
+                    is_served=info.version == served,
+                )
+                for info in infos
+            ],
+        )
+
+    @get(
+        "/latest",
+        summary="The table being served",
+        description="Supports If-None-Match (304) and gzip (Accept-Encoding).",
+        responses={**_TABLE_RESPONSES, **problem_responses(503)},
+    )
+    async def latest(self, request: Request[Any, Any, Any], snapshot: Snapshot) -> Response[bytes]:
+        return _conditional(request, snapshot.body, snapshot.etag)
+
+    @get(
+        "/{version:str}",
+        summary="One published table version",
+        description="Supports If-None-Match (304) and gzip (Accept-Encoding).",
+        responses={**_TABLE_RESPONSES, **problem_responses(404)},
+    )
+    async def version(
+        self,
+        request: Request[Any, Any, Any],
+        bodies: VersionBodies,
+        version: Annotated[
+            str,
+            Parameter(
+                max_length=64,
+                description="A version id such as 20261125T120305Z-3f2a9c1b",
+            ),
+        ],
+    ) -> Response[bytes]:
+        if VERSION_PATTERN.match(version) is None:
+            raise ProblemError(
+                404,
+                "unknown-version",
+                f"{version!r} is not a version id (like 20261125T120305Z-3f2a9c1b).",
+            )
+        try:
+            body, etag = await anyio.to_thread.run_sync(bodies.get, version)
+        except NoTableError:
+            raise ProblemError(
+                404, "unknown-version", f"No published table version {version!r}."
+            ) from None
+        return _conditional(request, body, etag)
