@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from reliability import __version__
 
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("serve",)
 
 Handler = Callable[[argparse.Namespace], int]
 
