@@ -13,7 +13,12 @@ from collections.abc import Callable, Sequence
 
 from reliability import __version__
 
-COMMANDS: tuple[str, ...] = ("serve",)
+COMMANDS: tuple[str, ...] = (
+    "diff",
+    "report",
+    "serve",
+    "tables",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
