@@ -3,7 +3,7 @@
 Each poll question is a report of the race's margin (candidate 1 minus candidate 2, in points,
 on the linear scale) by its pollster; the election result is the consensus. Pollsters get a
 stable slug id; ``pollster-ids.csv`` maps it to FiveThirtyEight's ``pollster_rating_id`` and the
-2016 ratings file is copied beside the data unchanged.
+2016 ratings file is copied beside the data unchanged, with its row ``ID`` matched by name.
 
 Regenerate the shipped files with::
 
@@ -175,13 +175,47 @@ def build_outlets(polls: pl.DataFrame) -> pl.DataFrame:
     return conform(outlets, OUTLETS).sort("outlet")
 
 
-def build_rating_ids(polls: pl.DataFrame) -> pl.DataFrame:
-    """Outlet id -> FiveThirtyEight ``pollster_rating_id`` (the ``ID`` of the ratings file)."""
+def build_rating_ids(polls: pl.DataFrame, ratings: pl.DataFrame) -> pl.DataFrame:
+    """Outlet id -> FiveThirtyEight's ``pollster_rating_id`` and the 2016 ratings row ``ID``.
+
+    The two are different numberings: ``pollster_rating_id`` comes with the raw polls, while the
+    2016 ratings file numbers its rows by rank. A ratings row is matched on the pollster's name
+    or, failing that, on its slug; pollsters the 2016 file does not list get an empty
+    ``ratings_2016_id``.
+    """
+    names = ratings.select(
+        ratings_2016_id=pl.col("ID").cast(pl.Int64), pollster=pl.col("Pollster")
+    ).with_columns(outlet=slug("pollster"))
+    outlets = polls.select(
+        "outlet", "pollster", pl.col("pollster_rating_id").cast(pl.Int64)
+    ).unique()
+    by_name = outlets.join(names.drop("outlet"), on="pollster", how="left")
+    by_slug = outlets.join(names.drop("pollster"), on="outlet", how="left")
     return (
-        polls.select("outlet", "pollster", pl.col("pollster_rating_id").cast(pl.Int64))
-        .unique()
+        by_name.join(by_slug.select("outlet", "ratings_2016_id"), on="outlet", suffix="_slug")
+        .select(
+            "outlet",
+            "pollster",
+            "pollster_rating_id",
+            pl.coalesce("ratings_2016_id", "ratings_2016_id_slug").alias("ratings_2016_id"),
+        )
         .sort("outlet")
     )
+
+
+def read_ratings(source_dir: Path) -> pl.DataFrame:
+    """The 2016 ratings file (its ``ID`` and ``Pollster`` columns are used)."""
+    path = source_dir / RATINGS
+    try:
+        ratings = pl.read_csv(path, infer_schema_length=0)
+    except FileNotFoundError as err:
+        raise ConversionError(f"{path}: file not found") from err
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as err:
+        raise ConversionError(f"{path}: cannot read as CSV: {err}") from err
+    for column in ("ID", "Pollster"):
+        if column not in ratings.columns:
+            raise ConversionError(f"{path}: missing column {column!r}")
+    return ratings
 
 
 def build(source_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -249,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_reports(polls),
             build_consensus(polls),
             build_outlets(polls),
-            build_rating_ids(polls),
+            build_rating_ids(polls, read_ratings(args.source_dir)),
         )
         shutil.copyfile(args.source_dir / RATINGS, args.out_dir / RATINGS)
     except (ConversionError, FileNotFoundError) as err:
