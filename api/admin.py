@@ -7,6 +7,7 @@ from types import MappingProxyType
 import anyio
 import msgspec
 from litestar import Controller, post
+from litestar.di import NamedDependency
 
 from api.access import SCOPE_OPT
 from api.problems import ProblemError, problem_responses
@@ -34,7 +35,7 @@ class AdminController(Controller):
         status_code=200,
         responses=problem_responses(401, 403, 409),
     )
-    async def reload(self, registry: TableRegistry) -> ReloadResult:
+    async def reload(self, registry: NamedDependency[TableRegistry]) -> ReloadResult:
         outcome = await anyio.to_thread.run_sync(lambda: registry.reload(force=True))
         failure = registry.last_failure
         if outcome is Reload.REFUSED and failure is not None:

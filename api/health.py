@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.observability import Metrics
@@ -54,7 +55,9 @@ class HealthController(Controller):
         description="503 problem details while no table is loaded.",
         responses=problem_responses(503),
     )
-    async def ready(self, registry: TableRegistry, settings: Settings) -> Readiness:
+    async def ready(
+        self, registry: NamedDependency[TableRegistry], settings: NamedDependency[Settings]
+    ) -> Readiness:
         failure = registry.last_failure
         reload_error = ReloadError(message=failure.message, at=failure.at) if failure else None
         snapshot = registry.snapshot
@@ -79,5 +82,5 @@ class HealthController(Controller):
         )
 
     @get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def metrics(self, metrics: Metrics) -> Response[bytes]:
+    async def metrics(self, metrics: NamedDependency[Metrics]) -> Response[bytes]:
         return Response(generate_latest(metrics.registry), media_type=_EXPOSITION_TYPE)

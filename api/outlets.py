@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, PathParameter, QueryParameter
 
 from api.access import SCOPE_OPT
 from api.catalog import CursorError, Order, SortKey
@@ -62,16 +63,17 @@ class OutletsController(Controller):
     )
     async def list_outlets(
         self,
-        snapshot: Snapshot,
-        group: Annotated[str | None, Parameter(max_length=200)] = None,
-        metric: Annotated[str | None, Parameter(max_length=200)] = None,
+        snapshot: NamedDependency[Snapshot],
+        group: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        metric: Annotated[str | None, QueryParameter(max_length=200)] = None,
         q: Annotated[
-            str | None, Parameter(max_length=200, description="Search outlet names and aliases")
+            str | None,
+            QueryParameter(max_length=200, description="Search outlet names and aliases"),
         ] = None,
-        sort: SortKey = SortKey.WEIGHT,
-        order: Order = Order.DESC,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        cursor: Annotated[str | None, Parameter(max_length=2000)] = None,
+        sort: FromQuery[SortKey] = SortKey.WEIGHT,
+        order: FromQuery[Order] = Order.DESC,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=2000)] = None,
     ) -> OutletPage:
         try:
             page = snapshot.catalog.page(
@@ -104,10 +106,10 @@ class OutletsController(Controller):
     )
     async def outlet_detail(
         self,
-        snapshot: Snapshot,
-        outlet: Annotated[str, Parameter(max_length=200)],
+        snapshot: NamedDependency[Snapshot],
+        outlet: Annotated[str, PathParameter(max_length=200)],
         group: Annotated[
-            str | None, Parameter(max_length=200, description="Group of an unknown outlet")
+            str | None, QueryParameter(max_length=200, description="Group of an unknown outlet")
         ] = None,
     ) -> OutletDetail:
         canonical = snapshot.catalog.resolve(outlet)
@@ -131,7 +133,9 @@ class OutletsController(Controller):
         )
 
 
-def _cold_start_context(snapshot: Snapshot, outlet: str, group: str | None) -> dict[str, Any]:
+def _cold_start_context(
+    snapshot: NamedDependency[Snapshot], outlet: str, group: str | None
+) -> dict[str, Any]:
     global_priors = [
         GlobalPrior(
             metric=params.metric,

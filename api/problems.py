@@ -127,26 +127,19 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
 def _handle_validation(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[Problem]:
-    errors = _validation_errors(exc)
-    malformed = any("malformed" in error.message for error in errors) or (
-        not errors and "malformed" in str(exc.detail).lower()
-    )
-    if malformed:
-        return problem_response(
-            request,
-            ProblemError(
-                400, "malformed-json", "The request body is not valid JSON.", errors=errors
-            ),
-        )
     return problem_response(
         request,
         ProblemError(
-            422, "invalid-request", "The request does not match the schema.", errors=errors
+            422,
+            "invalid-request",
+            "The request does not match the schema.",
+            errors=_validation_errors(exc),
         ),
     )
 
 
 _HTTP_SLUGS = {
+    400: "malformed-request",
     401: "unauthenticated",
     403: "forbidden",
     404: "not-found",
@@ -163,8 +156,9 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return _handle_unexpected(request, exc)
     detail = exc.detail or HTTPStatus(status).phrase
     slug = _HTTP_SLUGS.get(status, "http-error")
-    if status == 400 and "malformed" in detail:
-        slug = "malformed-json"
+    if status == 400:
+        # litestar raises a bare 400 when the body is not JSON at all
+        detail = f"The request body could not be parsed: {detail}."
     elif status == 404:
         detail = f"No resource at {request.url.path}."
     elif status == 405:

@@ -11,15 +11,16 @@ from typing import Annotated, TypeVar
 import anyio
 import msgspec
 from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body
-from reliability.figures import FigureError, resolve_figure
 from reliability.outlet_model import UnknownMetricError
 
 from api.access import SCOPE_OPT, require_json
 from api.problems import FieldError, ProblemError, problem_responses
 from api.registry import Snapshot
 from api.settings import Settings
+from reliability.figures import FigureError, resolve_figure
 from reliability.records import DEFAULT_METRIC, Report
 from reliability.results import Fusion, Score
 from reliability.scales import Scale
@@ -129,7 +130,9 @@ _REPORTS_EXAMPLE = Example(
 )
 
 
-def check_report(snapshot: Snapshot, report: ReportIn, path: str) -> list[FieldError]:
+def check_report(
+    snapshot: NamedDependency[Snapshot], report: ReportIn, path: str
+) -> list[FieldError]:
     """What the model would reject about ``report``, located at ``path`` in the request."""
     params = next((m for m in snapshot.table.metrics if m.metric == report.metric), None)
     if params is None:
@@ -193,7 +196,7 @@ def _over_limit(count: int, limit: int, setting: str) -> ProblemError:
     )
 
 
-def _score_batch(snapshot: Snapshot, reports: list[ReportIn]) -> BatchResponse:
+def _score_batch(snapshot: NamedDependency[Snapshot], reports: list[ReportIn]) -> BatchResponse:
     results = []
     for index, report in enumerate(reports):
         path = f"$.reports[{index}]"
@@ -216,7 +219,7 @@ def _score_batch(snapshot: Snapshot, reports: list[ReportIn]) -> BatchResponse:
     )
 
 
-def _fuse(snapshot: Snapshot, reports: list[ReportIn]) -> FuseResponse:
+def _fuse(snapshot: NamedDependency[Snapshot], reports: list[ReportIn]) -> FuseResponse:
     errors = [
         error
         for index, report in enumerate(reports)
@@ -261,7 +264,7 @@ class ScoringController(Controller):
     )
     async def score(
         self,
-        snapshot: Snapshot,
+        snapshot: NamedDependency[Snapshot],
         data: Annotated[ReportIn, Body(examples=_SCORE_EXAMPLES)],
     ) -> ScoreResponse:
         errors = check_report(snapshot, data, "$")
@@ -282,8 +285,8 @@ class ScoringController(Controller):
     )
     async def score_batch(
         self,
-        snapshot: Snapshot,
-        settings: Settings,
+        snapshot: NamedDependency[Snapshot],
+        settings: NamedDependency[Settings],
         data: Annotated[ReportList, Body(examples=[_REPORTS_EXAMPLE])],
     ) -> BatchResponse:
         if len(data.reports) > settings.max_batch:
@@ -303,8 +306,8 @@ class ScoringController(Controller):
     )
     async def fuse(
         self,
-        snapshot: Snapshot,
-        settings: Settings,
+        snapshot: NamedDependency[Snapshot],
+        settings: NamedDependency[Settings],
         data: Annotated[ReportList, Body(examples=[_REPORTS_EXAMPLE])],
     ) -> FuseResponse:
         if len(data.reports) > settings.max_fuse_reports:

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import anyio
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import PathParameter
 
 from api.access import SCOPE_OPT
 from api.problems import ProblemError, problem_responses
@@ -84,7 +85,7 @@ class TablesController(Controller):
     opt = MappingProxyType({SCOPE_OPT: "read"})
 
     @get("/", summary="List published table versions")
-    async def list_versions(self, registry: TableRegistry) -> TableList:
+    async def list_versions(self, registry: NamedDependency[TableRegistry]) -> TableList:
         infos = await anyio.to_thread.run_sync(registry.store.versions)
         served = registry.snapshot.version if registry.snapshot else None
         return TableList(
@@ -107,7 +108,9 @@ class TablesController(Controller):
         description="Supports If-None-Match (304) and gzip (Accept-Encoding).",
         responses={**_TABLE_RESPONSES, **problem_responses(503)},
     )
-    async def latest(self, request: Request[Any, Any, Any], snapshot: Snapshot) -> Response[bytes]:
+    async def latest(
+        self, request: Request[Any, Any, Any], snapshot: NamedDependency[Snapshot]
+    ) -> Response[bytes]:
         return _conditional(request, snapshot.body, snapshot.etag)
 
     @get(
@@ -119,10 +122,10 @@ class TablesController(Controller):
     async def version(
         self,
         request: Request[Any, Any, Any],
-        bodies: VersionBodies,
+        bodies: NamedDependency[VersionBodies],
         version: Annotated[
             str,
-            Parameter(
+            PathParameter(
                 max_length=64,
                 description="A version id such as 20261125T120305Z-3f2a9c1b",
             ),
