@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from reliability.cli import main
 from reliability.dataset import load_dataset
 from reliability.datasets import DATASETS, REPO_ROOT, acw, dataset_path, polls
 from reliability.datasets.files import CONSENSUS_COLUMNS, OUTLET_COLUMNS, REPORT_COLUMNS
@@ -305,6 +306,14 @@ def test_dataset_loads_cleanly(name: str) -> None:
     assert not dataset.reports["low"].is_nan().any()
     assert dataset.registry is not None
     assert not [note for note in dataset.notes if "not in the registry" in note]
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_reliability_load_accepts_the_dataset(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["load", "--config", str(dataset_path(name))]) == 0
+    assert f"Dataset {name}:" in capsys.readouterr().out
 
 
 def test_loaded_syria_figures_resolve_as_the_parser_would() -> None:
