@@ -1,0 +1,109 @@
+"""Hot reload: new tables are swapped in atomically under load; a broken one is refused."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import msgspec
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.registry import TableRegistry
+from api.settings import Settings
+from reliability.table import ScoreTable
+from reliability.tablestore import TableStore, atomic_write
+from tests.conftest import API_ADMIN_KEY, API_READ_KEY
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the reload"
+        time.sleep(0.01)
+
+
+def _later(table: ScoreTable, hours: int) -> ScoreTable:
+    return msgspec.structs.replace(table, created_at=table.created_at + timedelta(hours=hours))
+
+
+def test_swaps_under_load_without_failed_requests(
+    api_settings: Settings, api_table: ScoreTable, api_tables_dir: Path
+) -> None:
+    settings = msgspec.structs.replace(api_settings, reload_interval=0.02)
+    store = TableStore(api_tables_dir)
+    metric = api_table.metrics[0].metric
+    seen: list[tuple[int, str | None]] = []
+    stop = threading.Event()
+    with TestClient(create_app(settings)) as client:
+        client.headers["X-API-Key"] = API_READ_KEY
+        registry: TableRegistry = client.app.state.registry
+        loaded = {registry.require().version}
+
+        def hammer() -> None:
+            while not stop.is_set():
+                response = client.post(
+                    "/v1/score", json={"outlet": "somebody", "metric": metric, "value": 10}
+                )
+                seen.append((response.status_code, response.json().get("version")))
+
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        try:
+            for hours in (1, 2):
+                version = store.publish(_later(api_table, hours)).stem
+                _wait_for(lambda v=version: registry.require().version == v)  # type: ignore[misc]
+                loaded.add(version)
+            serving = registry.require().version
+            atomic_write(store.latest_path, b'{"schema_version": 1, "version": "broken"')
+            _wait_for(lambda: registry.last_failure is not None)
+            assert registry.require().version == serving
+            ready = client.get("/ready").json()
+            assert ready["version"] == serving
+            assert "not valid JSON" in ready["last_reload_error"]["message"]
+            version = store.publish(_later(api_table, 3)).stem
+            _wait_for(lambda: registry.require().version == version)
+            loaded.add(version)
+            time.sleep(0.1)
+        finally:
+            stop.set()
+            worker.join()
+        metrics = client.get("/metrics").text
+    assert len(seen) > 20
+    assert {status for status, _ in seen} == {200}
+    assert {version for _, version in seen} <= loaded
+    assert len({version for _, version in seen}) >= 2
+    assert "reliability_table_reload_failures_total 1.0" in metrics
+
+
+def test_admin_reload_refuses_a_broken_table_and_keeps_serving(
+    api_settings: Settings, api_table: ScoreTable, api_tables_dir: Path
+) -> None:
+    store = TableStore(api_tables_dir)
+    with TestClient(create_app(api_settings)) as client:
+        client.headers["X-API-Key"] = API_ADMIN_KEY
+        serving = client.get("/ready").json()["version"]
+        assert client.post("/v1/admin/reload").json() == {"reloaded": False, "version": serving}
+        atomic_write(store.latest_path, b"[]")
+        refused = client.post("/v1/admin/reload")
+        assert refused.status_code == 409
+        assert refused.json()["context"] == {"serving": serving}
+        assert client.get("/ready").json()["version"] == serving
+        newer = store.publish(_later(api_table, 5)).stem
+        assert client.post("/v1/admin/reload").json() == {"reloaded": True, "version": newer}
+        assert client.get("/ready").json()["last_reload_error"] is None
+
+
+def test_starts_without_a_table_and_picks_one_up(
+    api_settings: Settings, api_table: ScoreTable, tmp_path: Path
+) -> None:
+    directory = tmp_path / "later"
+    settings = msgspec.structs.replace(api_settings, tables=str(directory), reload_interval=0.02)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/ready").status_code == 503
+        version = TableStore(directory).publish(api_table).stem
+        _wait_for(lambda: client.get("/ready").status_code == 200)
+        assert client.get("/ready").json()["version"] == version
