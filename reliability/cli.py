@@ -15,6 +15,7 @@ from reliability import __version__
 
 COMMANDS: tuple[str, ...] = (
     "diff",
+    "load",
     "report",
     "serve",
     "tables",
