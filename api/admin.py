@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
 
-from api.access import SCOPE_OPT
+from api.access import KEY_PROBLEMS, KEY_SECURITY, SCOPE_OPT
 from api.problems import ProblemError, problem_responses
 from api.registry import Reload, TableRegistry
 
@@ -24,6 +24,7 @@ class AdminController(Controller):
     path = "/v1/admin"
     tags = ("admin",)
     opt = MappingProxyType({SCOPE_OPT: "admin"})
+    security = KEY_SECURITY
 
     @post(
         "/reload",
@@ -33,7 +34,7 @@ class AdminController(Controller):
             "cannot be read or used is refused with 409 and the current one stays served."
         ),
         status_code=200,
-        responses=problem_responses(401, 403, 409),
+        responses=problem_responses(*KEY_PROBLEMS, 409),
     )
     async def reload(self, registry: NamedDependency[TableRegistry]) -> ReloadResult:
         outcome = await anyio.to_thread.run_sync(lambda: registry.reload(force=True))

@@ -61,7 +61,6 @@ def openapi_config() -> OpenAPIConfig:
                 "bearer": SecurityScheme(type="http", scheme="bearer"),
             }
         ),
-        security=[{"apiKey": []}, {"bearer": []}],
     )
 
 

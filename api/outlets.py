@@ -10,7 +10,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, PathParameter, QueryParameter
 
-from api.access import SCOPE_OPT
+from api.access import KEY_PROBLEMS, KEY_SECURITY, SCOPE_OPT
 from api.catalog import CursorError, Order, SortKey
 from api.problems import FieldError, ProblemError, problem_responses
 from api.registry import Snapshot
@@ -50,6 +50,7 @@ class OutletsController(Controller):
     path = "/v1/outlets"
     tags = ("outlets",)
     opt = MappingProxyType({SCOPE_OPT: "read"})
+    security = KEY_SECURITY
 
     @get(
         "/",
@@ -59,7 +60,7 @@ class OutletsController(Controller):
             "search of names and aliases; sort by weight, bias or n_reports; page with "
             "`limit` and the opaque `next_cursor` of the previous page."
         ),
-        responses=problem_responses(401, 422),
+        responses=problem_responses(*KEY_PROBLEMS),
     )
     async def list_outlets(
         self,
@@ -102,7 +103,7 @@ class OutletsController(Controller):
             "would be scored with: the global prior of each metric, and the group prior of "
             "each metric when `group` is given."
         ),
-        responses=problem_responses(401, 404),
+        responses=problem_responses(*KEY_PROBLEMS, 404),
     )
     async def outlet_detail(
         self,

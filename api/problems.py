@@ -113,6 +113,7 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
         message = str(item.get("message", "invalid value"))
         key = str(item.get("key", ""))
         source = item.get("source")
+        source = getattr(source, "value", source)  # litestar gives a ParamType enum
         if source == "body":
             # litestar reports body paths as "reports[3].value" after stripping "data."
             path = "$" if key in ("", "data") else f"$.{key}"

@@ -16,7 +16,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body
 from reliability.outlet_model import UnknownMetricError
 
-from api.access import SCOPE_OPT, require_json
+from api.access import KEY_PROBLEMS, KEY_SECURITY, SCOPE_OPT, require_json
 from api.problems import FieldError, ProblemError, problem_responses
 from api.registry import Snapshot
 from api.settings import Settings
@@ -249,6 +249,7 @@ class ScoringController(Controller):
     path = "/v1"
     tags = ("scoring",)
     opt = MappingProxyType({SCOPE_OPT: "read"})
+    security = KEY_SECURITY
     guards = (require_json,)
 
     @post(
@@ -260,7 +261,7 @@ class ScoringController(Controller):
             "intervals."
         ),
         status_code=200,
-        responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+        responses=problem_responses(*KEY_PROBLEMS, 400, 413, 415),
     )
     async def score(
         self,
@@ -281,7 +282,7 @@ class ScoringController(Controller):
             "its `errors` with JSON paths. One bad report does not fail the others."
         ),
         status_code=200,
-        responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+        responses=problem_responses(*KEY_PROBLEMS, 400, 413, 415),
     )
     async def score_batch(
         self,
@@ -302,7 +303,7 @@ class ScoringController(Controller):
             "metric and stratum. A report citing another outlet's report is collapsed into it."
         ),
         status_code=200,
-        responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+        responses=problem_responses(*KEY_PROBLEMS, 400, 413, 415),
     )
     async def fuse(
         self,

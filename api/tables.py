@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import PathParameter
 
-from api.access import SCOPE_OPT
+from api.access import KEY_PROBLEMS, KEY_SECURITY, SCOPE_OPT
 from api.problems import ProblemError, problem_responses
 from api.registry import Snapshot, TableRegistry, entity_tag
 from reliability.table import ScoreTable
@@ -83,8 +83,13 @@ class TablesController(Controller):
     path = "/v1/tables"
     tags = ("tables",)
     opt = MappingProxyType({SCOPE_OPT: "read"})
+    security = KEY_SECURITY
 
-    @get("/", summary="List published table versions")
+    @get(
+        "/",
+        summary="List published table versions",
+        responses=problem_responses(*KEY_PROBLEMS),
+    )
     async def list_versions(self, registry: NamedDependency[TableRegistry]) -> TableList:
         infos = await anyio.to_thread.run_sync(registry.store.versions)
         served = registry.snapshot.version if registry.snapshot else None
@@ -106,7 +111,7 @@ class TablesController(Controller):
         "/latest",
         summary="The table being served",
         description="Supports If-None-Match (304) and gzip (Accept-Encoding).",
-        responses={**_TABLE_RESPONSES, **problem_responses(503)},
+        responses={**_TABLE_RESPONSES, **problem_responses(*KEY_PROBLEMS)},
     )
     async def latest(
         self, request: Request[Any, Any, Any], snapshot: NamedDependency[Snapshot]
@@ -117,7 +122,7 @@ class TablesController(Controller):
         "/{version:str}",
         summary="One published table version",
         description="Supports If-None-Match (304) and gzip (Accept-Encoding).",
-        responses={**_TABLE_RESPONSES, **problem_responses(404)},
+        responses={**_TABLE_RESPONSES, **problem_responses(*KEY_PROBLEMS, 404)},
     )
     async def version(
         self,
