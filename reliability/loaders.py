@@ -51,16 +51,11 @@ _HASH = "__hash"
 _COUNT = "__count"
 _PROBLEM_SCHEMA = {_FILE: pl.Int64(), _ROW: pl.Int64(), _COLUMN: pl.String(), _REASON: pl.String()}
 
-_TZ_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f%z",
+# Date-times are normalised to a space separator and a numeric offset before these are tried.
+_DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S%.f%z",
-    "%Y-%m-%dT%H:%M%z",
     "%Y-%m-%d %H:%M%z",
-)
-_NAIVE_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
 )
@@ -210,7 +205,7 @@ def _type_file(index: int, path: Path, spec: TableSpec) -> _Typed:
         notes.append(f"{name}: recomputed derived column(s) {', '.join(map(repr, derived))}")
 
     typed: list[pl.Expr] = [pl.col(_FILE), pl.col(_ROW)]
-    checks: list[pl.DataFrame] = []
+    checked: list[tuple[str, str]] = []
     for column, kind in spec.columns.items():
         if column not in columns:
             typed.append(pl.lit(None, _dtype(spec, column)).alias(column))
@@ -220,12 +215,21 @@ def _type_file(index: int, path: Path, spec: TableSpec) -> _Typed:
             file_problems.append(Problem(file=name, column=column, reason=cast))
             typed.append(pl.lit(None, _dtype(spec, column)).alias(column))
             continue
-        value, bad = cast
+        value, failure = cast
         typed.append(value.alias(column))
-        if bad is not None:
-            checks.append(_problems(raw, bad, column))
+        if failure is not None:
+            checked.append((column, failure))
     frame = raw.select(typed)
-    problems = pl.concat([_empty_problems(), *checks])
+    checks = [_empty_problems()]
+    for column, failure in checked:
+        given = pl.col("__given")
+        failed = given.str.strip_chars().ne("") & pl.col(column).is_null()
+        pair = frame.select(_FILE, _ROW, column).with_columns(
+            raw.get_column(column).alias("__given")
+        )
+        message = pl.when(failed).then(pl.lit(failure) + pl.lit("'") + given + pl.lit("'"))
+        checks.append(_problems(pair, message, column))
+    problems = pl.concat(checks)
     return _Typed(name, frame, raw.drop(_FILE), problems, file_problems, notes)
 
 
@@ -236,8 +240,8 @@ def _dtype(spec: TableSpec, column: str) -> pl.DataType:
 
 def _cast(
     column: str, kind: Kind, source: pl.DataType, target: pl.DataType
-) -> tuple[pl.Expr, pl.Expr | None] | str:
-    """The typed value of a column and, for text sources, the reason of each failed cast.
+) -> tuple[pl.Expr, str | None] | str:
+    """The typed value of a column and, for text sources, the reason prefix of a failed cast.
 
     Returns a reason string when the whole column has a type that cannot hold such values.
     """
@@ -249,10 +253,10 @@ def _cast(
         text = pl.when(stripped != "").then(stripped)
         if kind in (Kind.NAME, Kind.TEXT):
             return text, None
-        value = _parse(text, kind)
-        failed = text.is_not_null() & value.is_null()
-        quoted = pl.lit("'") + col + pl.lit("'")
-        return value, pl.when(failed).then(pl.lit(_CAST_REASONS[kind]) + quoted)
+        return _parse(text, kind), _CAST_REASONS[kind]
+    if kind in (Kind.NAME, Kind.TEXT) and isinstance(source, pl.Categorical | pl.Enum):
+        stripped = col.cast(pl.String).str.strip_chars()
+        return pl.when(stripped != "").then(stripped), None
     if kind in (Kind.NAME, Kind.TEXT) and (source.is_numeric() or source == pl.Boolean):
         return col.cast(pl.String), None
     if kind is Kind.NUMBER and source.is_numeric():
@@ -290,11 +294,11 @@ def _parse(text: pl.Expr, kind: Kind) -> pl.Expr:
         return text.cast(pl.Float64, strict=False)
     if kind is Kind.DATE:
         return text.str.to_date("%Y-%m-%d", strict=False)
-    zoned = text.str.replace(r"[zZ]$", "+00:00")
+    zoned = text.str.replace(r"[zZ]$", "+00:00").str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt]", "$1 ")
     # Rows may mix formats, so every accepted format is tried and the first match kept.
     candidates = [
         zoned.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
-        for fmt in (*_TZ_FORMATS, *_NAIVE_FORMATS)
+        for fmt in _DATETIME_FORMATS
     ]
     return pl.coalesce(candidates)
 
@@ -502,15 +506,22 @@ def content_hash(frame: pl.DataFrame) -> pl.Series:
 
     The content is the JSON array of :data:`CONTENT_FIELDS` (outlet and cites after alias
     resolution, the figure as given rather than as resolved), encoded by msgspec: floats in
-    shortest round-trip form, date-times in UTC as RFC 3339, nulls as ``null``.
+    shortest round-trip form, nulls as ``null``, date-times as UTC text with six fractional
+    digits (``2024-03-01T12:00:00.000000Z``) and dates as ``2024-03-01``.
 
     >>> frame = pl.DataFrame({"event_id": ["e1"], "outlet": ["bbc"], "value": [12.0]})
     >>> content_hash(frames.conform(frame, frames.REPORTS).with_columns(metric=pl.lit("killed")))[0]
     'e1299729a1cc8b24'
     """
-    rows = frame.select(CONTENT_FIELDS).iter_rows()
+    texts = {
+        "published_at": pl.col("published_at").dt.to_string("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        "event_date": pl.col("event_date").dt.to_string("%Y-%m-%d"),
+    }
+    content = frame.select(texts.get(c, pl.col(c)) for c in CONTENT_FIELDS)
+    columns = [content.get_column(c).to_list() for c in CONTENT_FIELDS]
+    encode = msgspec.json.Encoder().encode
     # sha256 has no polars expression; encoding and hashing are in C, only the loop is Python.
-    digests = [hashlib.sha256(msgspec.json.encode(row)).hexdigest()[:16] for row in rows]
+    digests = [hashlib.sha256(encode(row)).hexdigest()[:16] for row in zip(*columns, strict=True)]
     return pl.Series(_HASH, digests, dtype=pl.String())
 
 

@@ -480,6 +480,20 @@ def test_report_id_is_a_stable_content_hash(tmp_path: Path) -> None:
     assert report_id == hashlib.sha256(msgspec.json.encode(content)).hexdigest()[:16]
     assert report_id == "e1299729a1cc8b24"
 
+    dated = write(
+        tmp_path, "dated.csv", "event_id,outlet,value,published_at\ne1,bbc,12,2024-03-01\n"
+    )
+    content[8] = "2024-03-01T00:00:00.000000Z"
+    expected = hashlib.sha256(msgspec.json.encode(content)).hexdigest()[:16]
+    assert load_reports([dated]).frame.get_column("report_id")[0] == expected
+
+
+def test_categorical_text_columns_from_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "reports.parquet"
+    frame = pl.DataFrame({"event_id": ["e1", "e2"], "outlet": ["a ", "b"], "value": [1, 2]})
+    frame.with_columns(pl.col("outlet").cast(pl.Categorical)).write_parquet(path)
+    assert load_reports([path]).frame.get_column("outlet").to_list() == ["a", "b"]
+
 
 def test_report_id_uses_canonical_outlet_after_aliases(tmp_path: Path) -> None:
     outlets = write(tmp_path, "outlets.csv", "outlet,aliases\nbbc,BBC News;BBC\n")
