@@ -186,6 +186,9 @@ _POSTFIXES: dict[str, _Rule] = {
 }
 _ZEROS = ("no one", "nobody", "none", "no")
 _CONNECTORS = frozenset({"to", "and", "or", "-", "−", "–", "—"})
+# Words that make a number something other than a count: "27 per cent".
+_NOT_COUNTS = frozenset({"percent", "percentage", "pct", "cent", "cents"})
+_ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +342,7 @@ def _parse(text: str, vague: VagueQuantities, qualifiers: Qualifiers, *, count: 
     try:
         if not text.strip():
             raise FigureError("the text is empty")
-        quantity, qualifier = _structure(_join_ranges(_lex(text, vague)))
+        quantity, qualifier = _structure(_join_ranges(_lex(text, vague)), count=count)
         return _figure(quantity, qualifier, qualifiers, count=count)
     except FigureError as err:
         shown = text if len(text) <= 80 else text[:77] + "..."
@@ -404,13 +407,12 @@ def _share_scale(low: Number, high: Number) -> Number:
     return low
 
 
-def _structure(items: Sequence[_Item]) -> tuple[_Quantity, _Qualifier | None]:
+def _structure(items: Sequence[_Item], *, count: bool) -> tuple[_Quantity, _Qualifier | None]:
     quantities: list[tuple[int, _Quantity]] = []
     qualifiers: list[tuple[int, _Qualifier]] = []
     for position, item in enumerate(items):
         if isinstance(item, Token):
-            if item.text in NUMBER_WORDS:
-                raise FigureError(f"cannot read the number words around {item.text!r}")
+            _check_ignorable(item, items[position - 1] if position else None, count=count)
         elif isinstance(item, _Qualifier):
             qualifiers.append((position, item))
         else:
@@ -434,6 +436,18 @@ def _structure(items: Sequence[_Item]) -> tuple[_Quantity, _Qualifier | None]:
     if not qualifier.postfix and position > where:
         raise FigureError(f"{qualifier.phrase!r} must come before the number")
     return quantity, qualifier
+
+
+def _check_ignorable(word: Token, previous: _Item | None, *, count: bool) -> None:
+    """Refuse to skip words that would change the figure had they been understood."""
+    if word.text in NUMBER_WORDS:
+        raise FigureError(f"cannot read the number words around {word.text!r}")
+    if count and word.text in _NOT_COUNTS:
+        raise FigureError(f"{word.text!r} does not go with a count")
+    if isinstance(previous, Number) and word.text in SUFFIX_SCALES:
+        raise FigureError(f"{word.text!r} cannot follow {previous.text!r}")
+    if isinstance(previous, Number) and word.text in _ORDINAL_ENDINGS:
+        raise FigureError(f"'{previous.text}{word.text}' is an ordinal, not a count")
 
 
 def _describe(quantity: _Quantity) -> str:

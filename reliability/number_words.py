@@ -21,7 +21,7 @@ UNITS = {word: value for value, word in enumerate(_UNIT_WORDS)}
 TEENS = {word: value + 10 for value, word in enumerate(_TEEN_WORDS)}
 TENS = {word: 10 * (value + 2) for value, word in enumerate(_TENS_WORDS)}
 BIG_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
-#: Abbreviations accepted only when glued to digits ("2k", "1.5m", "3bn").
+#: Abbreviations accepted only after digits ("2k", "1.5 mln", "3bn").
 SUFFIX_SCALES = {"k": 10**3, "m": 10**6, "mn": 10**6, "mln": 10**6, "bn": 10**9}
 ARTICLES = frozenset({"a", "an"})
 NUMBER_WORDS = frozenset({*UNITS, *TEENS, *TENS, *BIG_SCALES, "hundred", "dozen", "half"})
@@ -50,7 +50,8 @@ class Number:
 
     value: Fraction
     text: str
-    #: Multiplier of a trailing thousand/million/billion, so "15 to 20 thousand" can scale 15.
+    #: The multiplier of a closing scale word that applies to the whole number (1000 in
+    #: "20 thousand", not in "1 million 20 thousand"), so "15 to 20 thousand" can scale 15.
     scale: int | None
 
 
@@ -100,6 +101,7 @@ def _read_until(
     group: Fraction | None = None  # the part after the last big scale, e.g. 205 in "1 million 205"
     last = ""
     big_limit: int | None = None
+    whole_scale: int | None = None  # the last scale word's multiplier, if it scaled everything
     last_and: int | None = None
     i = start
     while i < stop:
@@ -112,6 +114,7 @@ def _read_until(
                 break
             if item.scale is not None:
                 total, big_limit, last = item.number, item.scale, "big"
+                whole_scale = item.scale
             else:
                 group, last = item.number, "digits"
         elif word == "half" and not last:
@@ -141,16 +144,19 @@ def _read_until(
             if last not in _AFTER_COUNTABLE or group is None or not 0 < group < 100:
                 break
             group, last = group * 100, "hundred"
+            whole_scale = 100 if total == 0 else None
         elif word == "dozen":
             if last not in _AFTER_COUNTABLE or group is None or group <= 0:
                 break
             group, last = group * 12, "dozen"
-        elif word in BIG_SCALES:
-            scale = BIG_SCALES[word]
+            whole_scale = 12 if total == 0 else None
+        elif word in BIG_SCALES or (word in SUFFIX_SCALES and last == "digits"):
+            scale = BIG_SCALES.get(word) or SUFFIX_SCALES[word]
             if last not in _AFTER_COUNTABLE | {"hundred", "dozen"} or group is None or group <= 0:
                 break
             if big_limit is not None and scale >= big_limit:
                 break
+            whole_scale = scale if total == 0 else None
             total, group, big_limit, last = total + group * scale, None, scale, "big"
         elif word == "and":
             following = _word_at(tokens, i + 1, stop)
@@ -163,5 +169,5 @@ def _read_until(
     if i == start:
         return None
     text = " ".join(item.text for item in tokens[start:i] if isinstance(item, Token))
-    trailing_scale = big_limit if last == "big" else None
-    return Number(total + (group or 0), text, trailing_scale), i, last_and
+    closing_scale = whole_scale if last in {"hundred", "dozen", "big"} else None
+    return Number(total + (group or 0), text, closing_scale), i, last_and
