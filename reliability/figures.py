@@ -419,7 +419,7 @@ def _structure(items: Sequence[_Item], *, count: bool) -> tuple[_Quantity, _Qual
             quantities.append((position, item))
     if not quantities:
         if qualifiers:
-            raise FigureError(f"{qualifiers[0][1].phrase!r} is not followed by a number")
+            raise FigureError(f"{qualifiers[0][1].phrase!r} has no number to qualify")
         raise FigureError("no number or known quantity word")
     if len(quantities) > 1:
         listed = ", ".join(_describe(quantity) for _, quantity in quantities)
