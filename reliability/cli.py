@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "load",
     "report",
     "serve",
+    "synth",
     "tables",
 )
 
