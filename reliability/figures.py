@@ -352,11 +352,12 @@ def _parse(text: str, vague: VagueQuantities, qualifiers: Qualifiers, *, count: 
 def _lex(text: str, vague: VagueQuantities) -> list[_Item]:
     tokens = [token for token in _tokenize(text) if token.text != "of"]
     phrases, longest = _lexicon(tuple((p, (lo, hi)) for p, (lo, hi) in vague.phrases.items()))
+    words = tuple(token.text for token in tokens)
     matched: list[_Item] = []
     i = 0
     while i < len(tokens):
         for length in range(min(longest, len(tokens) - i), 0, -1):
-            phrase = phrases.get(tuple(token.text for token in tokens[i : i + length]))
+            phrase = phrases.get(words[i : i + length])
             if phrase is not None:
                 matched.append(phrase)
                 i += length
