@@ -658,8 +658,12 @@ def _load(
     typed = _typed_files(paths, spec)
     names = _names(typed)
     notes = [note for t in typed for note in t.notes]
+    # An infinite bound on the open side is how frames.REPORTS writes an open interval, so a
+    # saved canonical frame loads back; it means the same as leaving the bound empty.
     frame = pl.concat([t.frame for t in typed]).with_columns(
-        pl.col("metric").fill_null(DEFAULT_METRIC)
+        pl.col("metric").fill_null(DEFAULT_METRIC),
+        pl.when(pl.col("low") != float("-inf")).then(pl.col("low")).alias("low"),
+        pl.when(pl.col("high") != float("inf")).then(pl.col("high")).alias("high"),
     )
     count = _count_expr(scales)
     problems = [t.problems for t in typed]

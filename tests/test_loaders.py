@@ -103,7 +103,10 @@ numbers = st.one_of(
 def test_numbers_resolve_like_resolve_figure(
     tmp_path: Path, value: float | None, low: float | None, high: float | None, count: bool
 ) -> None:
-    """The vectorised rules agree with resolve_figure: same interval, or both reject the row."""
+    """The vectorised rules agree with resolve_figure: same interval, or both reject the row.
+
+    An infinite bound on the open side means an empty bound (that is how frames are saved).
+    """
     frame = pl.DataFrame(
         {
             "event_id": ["e"],
@@ -118,6 +121,8 @@ def test_numbers_resolve_like_resolve_figure(
     path = tmp_path / "numbers.parquet"
     frame.write_parquet(path)
     scales = {} if count else {"m": Scale.LINEAR}
+    low = None if low == -math.inf else low
+    high = None if high == math.inf else high
     try:
         expected = resolve_figure(value=value, low=low, high=high, text=None, count=count)
     except FigureError:
@@ -205,6 +210,23 @@ def test_datetimes_in_mixed_formats_become_utc(tmp_path: Path) -> None:
         datetime(2024, 3, 1, 12, tzinfo=UTC),
         datetime(2024, 3, 1, 12, 30, tzinfo=UTC),
         datetime(2024, 3, 1, 12, 0, 0, 250000, tzinfo=UTC),
+    ]
+
+
+def test_a_saved_canonical_frame_loads_back(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "reports.csv",
+        HEADER + "e1,a,killed,,30,,\ne1,b,margin,,,-2,\n",
+    )
+    first = load_reports([path], scales={"margin": Scale.LINEAR}).frame
+    saved = first.write_csv(tmp_path / "saved.csv")
+    assert saved is None
+    again = load_reports([tmp_path / "saved.csv"], scales={"margin": Scale.LINEAR}).frame
+    assert again.select("low", "high").equals(first.select("low", "high"))
+    assert first.select("low", "high", "kind").rows() == [
+        (30.0, math.inf, "at_least"),
+        (-math.inf, -2.0, "at_most"),
     ]
 
 
