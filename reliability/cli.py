@@ -15,8 +15,11 @@ from reliability import __version__
 
 COMMANDS: tuple[str, ...] = (
     "diff",
+    "fuse",
     "load",
+    "recalibrate",
     "report",
+    "score",
     "serve",
     "synth",
     "tables",

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
+import msgspec
 import pytest
 
 from reliability import exitcodes, synth
 from reliability.cli import main
+from reliability.jobsummary import JobSummary, render_summary
 from reliability.outlet_model import OutletModel
 from reliability.tableschema import score_table_schema
 from reliability.tablestore import LATEST, TEMP_PREFIX, TableStore
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST = ["--cv-folds", "2", "--quiet"]
+FAST = ["--cv-folds", "0", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -49,22 +55,34 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in directory.iterdir() if p.name != ".lock"}
 
 
-@pytest.fixture
-def published(dataset: Path, tmp_path: Path) -> Path:
-    """A table directory with one published table."""
-    out = tmp_path / "tables"
-    assert recalibrate(dataset, out) == exitcodes.OK
-    return out
+@dataclass(frozen=True)
+class FirstRun:
+    out: Path
+    report: Path
+    stdout: str
 
 
-def test_publishes_schema_valid_table_and_identical_latest(
-    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "tables"
-    report = tmp_path / "report.html"
-    code = recalibrate(dataset, out, "--json", "--report", str(report))
+@pytest.fixture(scope="module")
+def first_run(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    """One cross-validated run with --json and --report, shared by the tests that read it."""
+    base = tmp_path_factory.mktemp("first-run")
+    out, report = base / "tables", base / "report.html"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = recalibrate(dataset, out, "--json", "--report", str(report), "--cv-folds", "2")
     assert code == exitcodes.OK
-    summary = json.loads(capsys.readouterr().out)
+    return FirstRun(out, report, stdout.getvalue())
+
+
+@pytest.fixture
+def published(first_run: FirstRun, tmp_path: Path) -> Path:
+    """A private copy of a table directory with one published table."""
+    return Path(shutil.copytree(first_run.out, tmp_path / "tables"))
+
+
+def test_publishes_schema_valid_table_and_identical_latest(first_run: FirstRun) -> None:
+    out = first_run.out
+    summary = json.loads(first_run.stdout)
     version_file = Path(summary["table_path"])
     assert version_file.parent == out
     assert version_file.read_bytes() == (out / LATEST).read_bytes()
@@ -84,36 +102,41 @@ def test_publishes_schema_valid_table_and_identical_latest(
     assert weights == sorted(weights, reverse=True)
     assert min(weights) >= max(o["weight"] for o in killed["least_reliable"])
     assert killed["calibration"]["folds"] == 2
-    assert report.read_text(encoding="utf-8").count('data-chart="forest-killed"') == 1
+    assert set(summary["seconds"]) == {
+        "Loading and validating input",
+        "Fitting the model and cross-validating",
+        "Writing the table",
+    }
+    page = first_run.report.read_text(encoding="utf-8")
+    assert page.count('data-chart="forest-killed"') == 1
+    assert table.version in page
+
+
+def test_text_summary_lists_outlets_and_calibration(first_run: FirstRun) -> None:
+    text = render_summary(msgspec.json.decode(first_run.stdout, type=JobSummary))
+    for expected in (
+        "Input: 900 reports of 150 events by 25 outlets",
+        "metric killed (log scale)",
+        "most reliable:",
+        "least reliable:",
+        "calibration (2-fold CV",
+        "      model ",
+        "No diff: no previous table.",
+        f"Report: {first_run.report}",
+    ):
+        assert expected in text
 
 
 def test_second_run_reports_a_diff_and_keep_prunes(
     published: Path, other_dataset: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = TableStore(published).latest().version
-    capsys.readouterr()
     assert recalibrate(other_dataset, published, "--keep", "1") == exitcodes.OK
     out = capsys.readouterr().out
     assert f"Changes from {first} to " in out
     assert "significant shifts among" in out
     assert "Retention deleted 1 old version(s)." in out
     assert [v.is_latest for v in TableStore(published).versions()] == [True]
-
-
-def test_text_summary_lists_outlets_and_calibration(
-    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert recalibrate(dataset, tmp_path / "t") == exitcodes.OK
-    out = capsys.readouterr().out
-    for expected in (
-        "Input: 900 reports of",
-        "metric killed (log scale)",
-        "most reliable:",
-        "least reliable:",
-        "calibration (2-fold CV",
-        "No diff: no previous table.",
-    ):
-        assert expected in out
 
 
 def test_flags_override_model_config(
@@ -130,6 +153,10 @@ def test_flags_override_model_config(
     code = recalibrate(dataset, tmp_path / "u", "--model-config", str(model_toml))
     assert code == exitcodes.INPUT_ERROR
     assert "column 'model.degrees': unknown model option" in capsys.readouterr().err
+    model_toml.write_text('[model]\ndf = "heavy"\n')
+    code = recalibrate(dataset, tmp_path / "u", "--model-config", str(model_toml))
+    assert code == exitcodes.INPUT_ERROR
+    assert "column 'model.df': Expected `float`, got `str`" in capsys.readouterr().err
     assert not (tmp_path / "u").exists()
 
 
@@ -229,6 +256,7 @@ def test_second_job_refuses_then_waits(
     assert len(holder.versions()) == 2
 
 
+@pytest.mark.slow
 def test_concurrent_processes_never_interleave(published: Path, dataset: Path) -> None:
     command = [
         str(ROOT / ".venv/bin/reliability"),

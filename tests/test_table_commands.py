@@ -7,10 +7,13 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from reliability import exitcodes
+from reliability import exitcodes, synth
 from reliability.cli import main
+from reliability.loaders import load_reports
+from reliability.outlet_model import OutletModel
 from reliability.tablestore import LATEST, TableStore
 from tests.table_factory import CREATED, make_table, outlet
 
@@ -127,3 +130,120 @@ def test_installed_entry_point_lists_tables(store: tuple[TableStore, list[Path]]
         check=True,
     )
     assert store[1][2].stem in result.stdout
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A table directory fitted on small synthetic data, and a CSV of new reports to apply."""
+    directory = tmp_path_factory.mktemp("fitted")
+    synth.write(
+        synth.generate(synth.preset("core", n_outlets=20, n_events=100, n_reports=600, seed=8)),
+        directory / "data",
+    )
+    tables = directory / "tables"
+    args = ["recalibrate", "--config", str(directory / "data" / "dataset.toml")]
+    assert main([*args, "--out", str(tables), "--cv-folds", "0", "--quiet"]) == exitcodes.OK
+    fresh = synth.generate(synth.preset("core", n_outlets=20, n_events=30, n_reports=120, seed=9))
+    reports = directory / "new-reports.csv"
+    fresh.reports.select(
+        "report_id", "event_id", "outlet", "metric", "value", "low", "high"
+    ).write_csv(reports)
+    return tables, reports
+
+
+@pytest.mark.parametrize("extension", [".csv", ".parquet", ".ndjson"])
+def test_score_writes_one_row_per_report(
+    fitted: tuple[Path, Path], tmp_path: Path, extension: str
+) -> None:
+    tables, reports = fitted
+    out = tmp_path / f"scored{extension}"
+    assert (
+        main(["score", "--table", str(tables), "--reports", str(reports), "--out", str(out)]) == 0
+    )
+    if extension == ".csv":
+        scored = pl.read_csv(out)
+    elif extension == ".parquet":
+        scored = pl.read_parquet(out)
+    else:
+        scored = pl.read_ndjson(out)
+    assert scored.columns == [
+        "report_id",
+        "outlet",
+        "metric",
+        "estimate",
+        "lo50",
+        "hi50",
+        "lo90",
+        "hi90",
+        "relative_weight",
+        "cold_start",
+        "censored",
+    ]
+    source = pl.read_csv(reports)
+    assert sorted(scored["report_id"].to_list()) == sorted(source["report_id"].to_list())
+    assert (scored["lo90"] <= scored["lo50"]).all()
+    assert (scored["lo50"] <= scored["estimate"]).all()
+    assert (scored["estimate"] <= scored["hi50"]).all()
+    assert (scored["hi50"] <= scored["hi90"]).all()
+
+
+def test_fuse_matches_the_saved_model_and_groups_by_event(
+    fitted: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tables, reports = fitted
+    out = tmp_path / "fused.parquet"
+    table_file = tables / LATEST
+    assert (
+        main(["fuse", "--table", str(table_file), "--reports", str(reports), "--out", str(out)])
+        == 0
+    )
+    fused = pl.read_parquet(out)
+    assert fused.columns == [
+        "event_id",
+        "metric",
+        "stratum",
+        "estimate",
+        "mean",
+        "lo50",
+        "hi50",
+        "lo90",
+        "hi90",
+        "n_reports",
+    ]
+    source = pl.read_csv(reports)
+    assert fused.height == source["event_id"].n_unique()
+    assert fused["n_reports"].sum() == source.height
+    expected = OutletModel.from_table(TableStore(tables).latest()).fuse_frame(
+        load_reports([reports]).frame
+    )
+    assert fused.sort("event_id").equals(expected.sort("event_id"))
+
+
+def test_apply_errors(
+    fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables, reports = fitted
+    base = ["--table", str(tables), "--reports", str(reports)]
+    assert main(["score", *base, "--out", str(tmp_path / "x.xlsx")]) == exitcodes.USAGE
+    assert "unknown output format '.xlsx'" in capsys.readouterr().err
+    other = tmp_path / "other.csv"
+    other.write_text("event_id,outlet,metric,value\ne1,a,displaced,100\n")
+    code = main(
+        ["fuse", "--table", str(tables), "--reports", str(other), "--out", str(tmp_path / "f.csv")]
+    )
+    assert code == exitcodes.INPUT_ERROR
+    assert "displaced" in capsys.readouterr().err
+    code = main(
+        [
+            "score",
+            "--table",
+            str(tmp_path / "none.json"),
+            "--reports",
+            str(reports),
+            "--out",
+            str(tmp_path / "s.csv"),
+        ]
+    )
+    assert code == exitcodes.INPUT_ERROR
+    assert "no such table file" in capsys.readouterr().err
+    assert not (tmp_path / "f.csv").exists()

@@ -8,9 +8,9 @@ report, and summarise. ``docs/batch-job.md`` documents flags, exit codes and gua
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 import tomllib
+import typing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,22 +111,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def model_option_names() -> set[str]:
-    """The keyword options ``OutletModel`` takes (besides ``scales``, which comes from data)."""
-    names = set(inspect.signature(OutletModel.__init__).parameters)
-    return names - {"self", "scales"}
+def model_option_types() -> dict[str, object]:
+    """The keyword options ``OutletModel`` takes, with their types (``scales`` comes from data)."""
+    hints = typing.get_type_hints(OutletModel.__init__)
+    return {name: kind for name, kind in hints.items() if name not in {"return", "scales"}}
 
 
-def _check_options(options: dict[str, object], source: str) -> None:
-    unknown = sorted(set(options) - model_option_names())
-    if unknown:
-        known = ", ".join(sorted(model_option_names()))
-        raise InputError(
-            Problem(
-                file=source, column=f"model.{key}", reason=f"unknown model option; known: {known}"
-            )
-            for key in unknown
-        )
+def _check_options(options: dict[str, object], source: str) -> dict[str, object]:
+    """``options`` converted to the model's types; unknown keys and wrong types are problems."""
+    types = model_option_types()
+    problems = []
+    checked: dict[str, object] = {}
+    for key, value in options.items():
+        if key not in types:
+            known = ", ".join(sorted(types))
+            reason = f"unknown model option; known: {known}"
+            problems.append(Problem(file=source, column=f"model.{key}", reason=reason))
+            continue
+        try:
+            checked[key] = msgspec.convert(value, types[key])
+        except msgspec.ValidationError as exc:
+            problems.append(Problem(file=source, column=f"model.{key}", reason=str(exc)))
+    if problems:
+        raise InputError(problems)
+    return checked
 
 
 def read_model_config(path: Path) -> dict[str, object]:
@@ -150,14 +158,12 @@ def read_model_config(path: Path) -> dict[str, object]:
     section = document.get("model", {})
     if not isinstance(section, dict):
         raise InputError([Problem(file=str(path), column="model", reason="must be a table")])
-    _check_options(section, str(path))
-    return section
+    return _check_options(section, str(path))
 
 
 def model_options(args: argparse.Namespace, dataset: Dataset) -> dict[str, object]:
     """Options for ``OutletModel``: dataset [model] < --model-config [model] < flags."""
-    options = dict(dataset.model_options)
-    _check_options(options, str(args.config))
+    options = _check_options(dict(dataset.model_options), str(args.config))
     if args.model_config is not None:
         options |= read_model_config(args.model_config)
     flags = {"df": args.df, "cv_folds": args.cv_folds, "half_life_days": args.half_life_days}
@@ -214,6 +220,7 @@ def _fit_and_publish(
     warnings: list[str] = []
     try:
         with phases.phase("Fitting the model and cross-validating"):
+            # Option values come from TOML/flags untyped; the model validates them in fit.
             model = OutletModel(scales=dataset.scales, **options).fit(  # type: ignore[arg-type]
                 dataset.reports,
                 dataset.consensus,
