@@ -22,7 +22,7 @@ from api.settings import ApiKey, Scope, Settings, hash_key
 
 SCOPE_OPT = "scope"
 #: OpenAPI security requirement of every endpoint that needs a key.
-KEY_SECURITY = ({"apiKey": []}, {"bearer": []})
+KEY_SECURITY: tuple[dict[str, list[str]], ...] = ({"apiKey": []}, {"bearer": []})
 #: Problem statuses every endpoint that needs a key can answer with.
 KEY_PROBLEMS = (401, 403, 422, 429, 503)
 _MAX_BUCKETS = 10_000

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 from litestar.testing import TestClient
-from reliability.outlet_model import OutletModel
 
 from api.app import create_app
 from api.settings import ApiKey, Scope, Settings, hash_key
+from reliability.outlet_model import OutletModel
 from reliability.synth import generate, preset
 from reliability.table import ScoreTable
 from reliability.tablestore import TableStore
@@ -24,7 +25,10 @@ API_ADMIN_KEY = "admin-key-for-tests"
 def api_table() -> ScoreTable:
     """A table fitted on a small synthetic data set (fitted once per test session)."""
     data = generate(preset("core", n_outlets=30, n_events=150, n_reports=900, seed=7))
-    model = OutletModel(cv_folds=0, grid_size=128).fit(data.reports, data.consensus, data.outlets)
+    outlets = data.outlets.with_columns(
+        aliases=pl.concat_list(pl.format("{} wire", pl.col("outlet")).str.to_uppercase())
+    )
+    model = OutletModel(cv_folds=0, grid_size=128).fit(data.reports, data.consensus, outlets)
     return model.to_table(
         version="fixture", created_at=datetime(2026, 1, 5, 12, 0, tzinfo=UTC), inputs=None
     )

@@ -42,6 +42,7 @@ def test_bad_settings_exit_with_input_error(
     assert "max_batch" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_serves_scores_over_loopback(api_tables_dir: Path) -> None:
     port = _free_port()
     env = {

@@ -1,0 +1,248 @@
+"""Benchmark the HTTP API over loopback with wrk (``apt-get install -y wrk``).
+
+Measures, in one run and with the same server (uvicorn) and worker count: ``POST /v1/score``
+against a trivial litestar endpoint that decodes the same body; ``POST /v1/fuse`` with 50
+reports; requests/s at 1 and 2 workers; and, for a table of 100k outlets, the time to load
+it and the server's resident memory. Prints a Markdown section for ``benchmarks/RESULTS.md``.
+
+    .venv/bin/python benchmarks/bench_api.py --duration 10 --connections 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from api.catalog import OutletCatalog
+from reliability.outlet_model import OutletModel
+from reliability.synth import generate, preset
+from reliability.table import ScoreTable
+from reliability.tablestore import TableStore, read_table_file
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+@dataclass(frozen=True)
+class Run:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def fitted_table() -> ScoreTable:
+    data = generate(preset("core", n_outlets=200, n_events=1500, n_reports=12000, seed=3))
+    model = OutletModel(cv_folds=0).fit(data.reports, data.consensus, data.outlets)
+    return model.to_table(version="bench", created_at=datetime.now(UTC), inputs=None)
+
+
+def widened(table: ScoreTable, n_outlets: int) -> ScoreTable:
+    """The table with its outlets repeated under new names up to ``n_outlets`` outlets."""
+    names = sorted({score.outlet for score in table.outlets})
+    by_outlet = {name: [s for s in table.outlets if s.outlet == name] for name in names}
+    outlets = [
+        msgspec.structs.replace(score, outlet=f"outlet-{i:06d}", aliases=[f"alias-{i:06d}"])
+        for i in range(n_outlets)
+        for score in by_outlet[names[i % len(names)]]
+    ]
+    return msgspec.structs.replace(table, outlets=outlets)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "RELIABILITY_PUBLIC_READ": "true", "RELIABILITY_RATE_LIMIT": "0"}
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.post(f"http://127.0.0.1:{port}/v1/score", json={}, timeout=5)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start: {' '.join(command)}") from None
+                time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def api_server(tables: Path, port: int, workers: int) -> list[str]:
+    return [
+        str(BIN / "reliability"),
+        "serve",
+        "--tables",
+        str(tables),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
+def trivial_server(port: int, workers: int) -> list[str]:
+    return [
+        str(BIN / "uvicorn"),
+        "benchmarks.api.trivial:app",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+def wrk(url: str, body: bytes, *, duration: int, connections: int, scratch: Path) -> Run:
+    script = scratch / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [[{body.decode()}]]\n"
+    )
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    if "Non-2xx" in output:
+        raise RuntimeError(f"wrk saw error responses from {url}:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
+    return Run(rps, _percentile(output, "50%"), _percentile(output, "99%"))
+
+
+def _percentile(output: str, label: str) -> float:
+    match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", output)
+    assert match is not None, output
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    assert match is not None
+    return int(match[1]) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--outlets", type=int, default=100_000, help="outlets of the big table")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    scratch = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    table = fitted_table()
+    tables = scratch / "tables"
+    TableStore(tables).publish(table)
+    metric = table.metrics[0].metric
+    outlets = sorted({s.outlet for s in table.outlets if s.metric == metric})
+    score_body = msgspec.json.encode({"outlet": outlets[0], "metric": metric, "value": 120})
+    fuse_body = msgspec.json.encode(
+        {
+            "reports": [
+                {"outlet": outlets[i % len(outlets)], "metric": metric, "value": 100 + i}
+                for i in range(50)
+            ]
+        }
+    )
+    run = {"duration": args.duration, "connections": args.connections, "scratch": scratch}
+    rows = []
+    for workers in (1, 2):
+        port = free_port()
+        with server(trivial_server(port, workers), port):
+            trivial = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
+        port = free_port()
+        with server(api_server(tables, port, workers), port):
+            score = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
+            fuse = wrk(f"http://127.0.0.1:{port}/v1/fuse", fuse_body, **run)
+        rows.append((workers, trivial, score, fuse))
+
+    big = widened(table, args.outlets)
+    big_dir = scratch / "big"
+    TableStore(big_dir).publish(big)
+    started = time.perf_counter()
+    loaded = read_table_file(big_dir / "latest.json")
+    OutletModel.from_table(loaded)
+    OutletCatalog(loaded)
+    load_seconds = time.perf_counter() - started
+    port = free_port()
+    with server(api_server(big_dir, port, 1), port) as process:
+        big_score = wrk(
+            f"http://127.0.0.1:{port}/v1/score",
+            score_body.replace(outlets[0].encode(), b"outlet-000000"),
+            **run,
+        )
+        rss = rss_mib(process.pid)
+    size_mib = (big_dir / "latest.json").stat().st_size / 2**20
+
+    print(f"## API (bench_api.py), {datetime.now(UTC):%Y-%m-%d}\n")
+    print(
+        f"Command: `.venv/bin/python benchmarks/bench_api.py --duration {args.duration} "
+        f"--connections {args.connections} --outlets {args.outlets}`; nproc {os.cpu_count()}; "
+        f"wrk -t2 -c{args.connections}, uvicorn, loopback.\n"
+    )
+    print("| workers | endpoint | req/s | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|")
+    for workers, trivial, score, fuse in rows:
+        for name, result in (
+            ("trivial litestar", trivial),
+            ("POST /v1/score", score),
+            ("POST /v1/fuse (50 reports)", fuse),
+        ):
+            print(
+                f"| {workers} | {name} | {result.requests_per_second:,.0f} | "
+                f"{result.p50_ms:.2f} | {result.p99_ms:.2f} |"
+            )
+    print()
+    print(
+        f"Table of {args.outlets:,} outlets ({len(big.outlets):,} rows, {size_mib:.0f} MiB JSON): "
+        f"load (decode + model + index) {load_seconds:.1f} s; server RSS {rss:.0f} MiB; "
+        f"POST /v1/score {big_score.requests_per_second:,.0f} req/s, "
+        f"p99 {big_score.p99_ms:.2f} ms (1 worker)."
+    )
+    shutil.rmtree(scratch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
