@@ -40,9 +40,9 @@ Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 DAY_US = 86_400_000_000
 EPOCH = date(1970, 1, 1)
-# Rewiring rounds that remove repeated (outlet, quantity) pairs shrink the repeats geometrically;
-# this many rounds means the counts leave no room for distinct pairs.
-MAX_REWIRE_ROUNDS = 200
+# Rewiring rounds shrink the repeated (outlet, quantity) pairs geometrically, slowly only when
+# outlets cover much of the quantities; this many rounds without a new low means no progress.
+REWIRE_PATIENCE = 1000
 CITATION_DELAY_DAYS = 1.0
 
 _KINDS = (FigureKind.EXACT, FigureKind.AT_LEAST, FigureKind.RANGE)
@@ -382,9 +382,15 @@ def _assign(
     # keys, so each round counts a few keys instead of sorting every pair again. Only reports
     # changed in this round can have created a repeat, so only they are checked.
     changed = np.zeros(keys.size, dtype=np.bool_)
-    for _ in range(MAX_REWIRE_ROUNDS):
-        if bad.size == 0:
-            return outlet, quantity
+    fewest, stalled = bad.size, 0
+    while bad.size > 0:
+        fewest, stalled = (bad.size, 0) if bad.size < fewest else (fewest, stalled + 1)
+        if stalled > REWIRE_PATIENCE:
+            raise ValueError(
+                f"could not give every outlet distinct quantities ({bad.size} repeated pairs "
+                f"left): {keys.size} reports over {n_outlets} outlets x "
+                f"{quantity_counts.size} quantities is too dense; add events or outlets"
+            )
         partner = rng.integers(0, keys.size, size=bad.size)
         _, first = np.unique(partner, return_index=True)
         keep = np.zeros(bad.size, dtype=np.bool_)
@@ -401,9 +407,7 @@ def _assign(
             + _occurrences(np.sort(quantity[index] * n_outlets + outlet[index]), current)
         )
         bad = touched[count > 1]
-    raise ValueError(
-        "could not give every outlet distinct quantities; add events or raise outlet_alpha"
-    )
+    return outlet, quantity
 
 
 @dataclass(frozen=True)
