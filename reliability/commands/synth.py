@@ -39,8 +39,8 @@ def register(subparsers: Any) -> None:
         "synth",
         help="write a synthetic dataset with known truth",
         description=(
-            "Draw reports, consensus and an outlet registry from the generative model the "
-            "estimator assumes, with planted outlet biases and noise scales, and write them as "
+            "Draw reports, consensus and an outlet registry from the generative model the\n"
+            "estimator assumes, with planted outlet biases and noise scales, and write them as\n"
             "Parquet with the truth tables, truth.json and a dataset.toml (docs/synthetic.md)."
         ),
         epilog=EXAMPLE,
@@ -50,7 +50,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--events", type=int, default=2000, help="number of events")
     parser.add_argument("--reports", type=int, default=10000, help="number of reports")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="core")
+    parser.add_argument(
+        "--preset", choices=sorted(PRESETS), default="core", help="core (default) or full"
+    )
     parser.add_argument(
         "--nu", type=float, help="Student-t df of report noise; inf for normal noise"
     )
@@ -58,7 +60,13 @@ def register(subparsers: Any) -> None:
         "--linear", action="store_true", help="add the linear metric 'margin' to the preset's"
     )
     for field in FLOAT_OVERRIDES:
-        parser.add_argument(f"--{field.replace('_', '-')}", dest=field, type=float)
+        parser.add_argument(
+            f"--{field.replace('_', '-')}",
+            dest=field,
+            type=float,
+            metavar="X",
+            help=f"override the preset's {field} (docs/synthetic.md)",
+        )
     parser.add_argument("--name", help="dataset name in dataset.toml (default synth-seed<S>)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.set_defaults(handler=run)
