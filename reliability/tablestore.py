@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
 from reliability.table import SCHEMA_VERSION, ScoreTable
 
@@ -72,13 +73,31 @@ class _Head(msgspec.Struct):
     version: str
 
 
+def _builtin(value: object) -> object:
+    # Estimators compute with numpy; its scalars are numbers to JSON, not unknown objects.
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a {type(value).__name__} is not a JSON value")
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_builtin)
+_SORTED_ENCODER = msgspec.json.Encoder(enc_hook=_builtin, order="sorted")
+
+
+def _encode(encoder: msgspec.json.Encoder, table: ScoreTable) -> bytes:
+    try:
+        return encoder.encode(table)
+    except TypeError as exc:
+        raise TableError(f"the table cannot be written as JSON: {exc}") from None
+
+
 def content_hash(table: ScoreTable) -> str:
     """First 8 hex digits of the SHA-256 of the table without its ``version`` and ``created_at``.
 
     Two fits that learned the same thing get the same hash, whenever they ran.
     """
     anonymous = msgspec.structs.replace(table, version="", created_at=_EPOCH)
-    return hashlib.sha256(msgspec.json.encode(anonymous, order="sorted")).hexdigest()[:8]
+    return hashlib.sha256(_encode(_SORTED_ENCODER, anonymous)).hexdigest()[:8]
 
 
 def version_id(table: ScoreTable, *, precise: bool = False) -> str:
@@ -109,7 +128,7 @@ def version_time(version: str) -> datetime | None:
 
 def encode_table(table: ScoreTable) -> bytes:
     """The table as indented JSON, the form every table file has."""
-    return msgspec.json.format(msgspec.json.encode(table), indent=1) + b"\n"
+    return msgspec.json.format(_encode(_ENCODER, table), indent=1) + b"\n"
 
 
 def decode_table(data: bytes, source: str) -> ScoreTable:

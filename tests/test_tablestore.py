@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 
 from reliability.tablestore import (
@@ -266,3 +267,18 @@ def test_table_with_nan_is_refused_before_anything_is_written(tmp_path: Path) ->
         store.publish(broken)
     assert store.versions() == []
     assert not (tmp_path / LATEST).exists()
+
+
+def test_numpy_scalars_are_written_as_numbers(tmp_path: Path) -> None:
+    table = make_table([outlet("a", sd=np.float64(0.25))])
+    TableStore(tmp_path).publish(table)
+    read = TableStore(tmp_path).latest().outlets[0].sd.estimate
+    assert type(read) is float
+    assert read == 0.25
+
+
+def test_unencodable_values_are_a_table_error(tmp_path: Path) -> None:
+    table = msgspec.structs.replace(make_table(), config={"when": object()})
+    with pytest.raises(TableError, match="cannot be written as JSON"):
+        TableStore(tmp_path).publish(table)
+    assert list(tmp_path.iterdir()) == [tmp_path / ".lock"]
