@@ -62,7 +62,8 @@ def _kde(theta: FloatArray, grid: FloatArray, bandwidth: float) -> FloatArray:
 
 
 def prior_grid(prior: EventPrior) -> FloatArray:
-    return prior.grid_start + prior.grid_step * np.arange(len(prior.log_density))
+    steps = np.arange(len(prior.log_density), dtype=np.float64)
+    return np.asarray(prior.grid_start + prior.grid_step * steps, dtype=np.float64)
 
 
 def prior_log_density(prior: EventPrior, x: FloatArray) -> FloatArray:

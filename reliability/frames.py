@@ -51,8 +51,10 @@ QUANTITY_KEY = ("event_id", "metric", "stratum")
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Add missing optional columns as nulls and order and cast columns to ``schema``."""
-    columns = [
-        pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
-        for name, dtype in schema.items()
+    missing = [
+        pl.lit(None, dtype).alias(n) for n, dtype in schema.items() if n not in frame.columns
     ]
-    return frame.select(columns)
+    # with_columns keeps the frame's height, where a select of literals alone would give one row.
+    return frame.with_columns(missing).select(
+        pl.col(name).cast(dtype) for name, dtype in schema.items()
+    )

@@ -223,10 +223,12 @@ def _quantile(grid: FloatArray, cdf: FloatArray, q: float) -> FloatArray:
 
 def _cdf_at(grid: FloatArray, cdf: FloatArray, x: FloatArray) -> FloatArray:
     step = grid[:, 1] - grid[:, 0]
-    pos = np.clip((x - grid[:, 0]) / step, 0.0, grid.shape[1] - 1.0)
+    unknown = np.isnan(x)
+    pos = np.clip(np.nan_to_num((x - grid[:, 0]) / step), 0.0, grid.shape[1] - 1.0)
     k = np.floor(pos).astype(np.intp)
     k1 = np.minimum(k + 1, grid.shape[1] - 1)
     rows = np.arange(grid.shape[0])
     frac = pos - k
     value = cdf[rows, k] * (1 - frac) + cdf[rows, k1] * frac
-    return np.asarray(np.where(x < grid[:, 0], 0.0, np.where(x > grid[:, -1], 1.0, value)))
+    inside = np.where(x < grid[:, 0], 0.0, np.where(x > grid[:, -1], 1.0, value))
+    return np.asarray(np.where(unknown, np.nan, inside))

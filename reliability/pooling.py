@@ -12,6 +12,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
 
+from reliability.grouped import group_sum
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
@@ -22,9 +24,9 @@ def _grouped_q(
     est: FloatArray, var: FloatArray, group: IntArray, tau2: FloatArray, n_groups: int
 ) -> tuple[FloatArray, FloatArray]:
     w = 1.0 / (var + tau2[group])
-    sw = np.bincount(group, w, n_groups)
-    mean = np.bincount(group, w * est, n_groups) / np.where(sw > 0, sw, 1.0)
-    q = np.bincount(group, w * (est - mean[group]) ** 2, n_groups)
+    sw = group_sum(group, w, n_groups)
+    mean = group_sum(group, w * est, n_groups) / np.where(sw > 0, sw, 1.0)
+    q = group_sum(group, w * (est - mean[group]) ** 2, n_groups)
     return q, mean
 
 
@@ -46,8 +48,8 @@ def paule_mandel(
     """
     k = np.bincount(group, minlength=n_groups).astype(np.float64)
     target = k - 1.0
-    y_mean = np.bincount(group, est, n_groups) / np.maximum(k, 1.0)
-    span = np.bincount(group, (est - y_mean[group]) ** 2, n_groups)
+    y_mean = group_sum(group, est, n_groups) / np.maximum(k, 1.0)
+    span = group_sum(group, (est - y_mean[group]) ** 2, n_groups)
     rng = np.zeros(n_groups)
     np.maximum.at(rng, group, np.abs(est - y_mean[group]))
     hi = (span + k * (2 * rng) ** 2) / np.maximum(target, 1.0) + 1e-12
@@ -64,8 +66,8 @@ def paule_mandel(
     tau2 = np.where(k >= 2, tau2, np.nan)
     safe_tau2 = np.where(np.isnan(tau2), 0.0, tau2)
     w = 1.0 / (var + safe_tau2[group])
-    sw = np.bincount(group, w, n_groups)
-    mean = np.bincount(group, w * est, n_groups) / np.where(sw > 0, sw, 1.0)
+    sw = group_sum(group, w, n_groups)
+    mean = group_sum(group, w * est, n_groups) / np.where(sw > 0, sw, 1.0)
     return tau2, mean, 1.0 / np.where(sw > 0, sw, np.nan)
 
 

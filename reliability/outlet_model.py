@@ -1,0 +1,636 @@
+"""The outlet model: per-outlet bias and spread learned from later consensus, with fusion.
+
+>>> import polars as pl
+>>> reports = pl.DataFrame({
+...     "event_id": ["e1", "e1", "e2", "e2", "e3", "e3"],
+...     "outlet": ["monitor", "partisan"] * 3,
+...     "value": [10.0, 20.0, 30.0, 65.0, 5.0, 11.0],
+... })
+>>> consensus = pl.DataFrame({"event_id": ["e1", "e2", "e3"], "value": [10.0, 31.0, 5.0]})
+>>> model = OutletModel(cv_folds=0).fit(reports, consensus)
+>>> partisan = next(o for o in model.outlets_ if o.outlet == "partisan")
+>>> partisan.factor.estimate > 1.5   # reports about twice the settled figure
+True
+>>> fused = model.fuse([Report(event_id="new", outlet="partisan", value=40.0)])
+>>> 10 < fused.posterior.estimate < 40
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from reliability import frames
+from reliability.crossval import cross_validate
+from reliability.figures import resolve_figure
+from reliability.fusion import QUANTILES, FusedEvents, FusionSpec, ReportBatch, fuse_events
+from reliability.intervals import report_interval, truth_interval, truth_point
+from reliability.metric_fit import MetricData, fit_metric
+from reliability.params import (
+    MetricLookup,
+    OutletInfo,
+    Prediction,
+    event_priors,
+    factor_of,
+    group_priors,
+    metric_params,
+    outlet_scores,
+)
+from reliability.records import DEFAULT_METRIC, Figure, FigureKind, Report
+from reliability.results import Estimate, Fusion, OutletParams, ReportWeight, Score
+from reliability.scales import Scale
+from reliability.table import (
+    SCHEMA_VERSION,
+    GroupPrior,
+    InputFingerprint,
+    MetricDiagnostics,
+    MetricParams,
+    OutletScore,
+    ScoreTable,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+KEY = list(frames.QUANTITY_KEY)
+#: No outlet is more precise than 1% on the log scale (see docs/model.md, "Spread floor").
+LOG_SD_FLOOR = 0.01
+#: Outlets of one group are never assumed to share exactly one bias (docs/model.md).
+LOG_BETWEEN_SD_FLOOR = 0.02
+
+
+class UnknownMetricError(KeyError):
+    """A metric the model has no parameters for."""
+
+    def __init__(self, metric: str, known: Sequence[str]) -> None:
+        super().__init__(metric)
+        self.metric = metric
+        self.known = list(known)
+
+    def __str__(self) -> str:
+        known = ", ".join(repr(m) for m in self.known) or "none"
+        return f"unknown metric {self.metric!r}; known metrics: {known}"
+
+
+class OutletModel:
+    """Calibrated outlet bias and spread, partial pooling, censored likelihoods, exact fusion.
+
+    Parameters are stored as given; :meth:`fit` does the work. Fitted attributes:
+    ``metrics_`` (hyperparameters per metric), ``groups_``, ``outlets_``, ``diagnostics_``
+    (cross-validated, empty when ``cv_folds < 2``).
+    """
+
+    def __init__(
+        self,
+        *,
+        scales: Mapping[str, Scale] | None = None,
+        df: float = 4.0,
+        cv_folds: int = 5,
+        grid_size: int = 256,
+        seed: int = 0,
+        half_life_days: float | None = None,
+        stale_days: float = 365.0,
+        max_iter: int = 500,
+    ) -> None:
+        self.scales = scales
+        self.df = df
+        self.cv_folds = cv_folds
+        self.grid_size = grid_size
+        self.seed = seed
+        self.half_life_days = half_life_days
+        self.stale_days = stale_days
+        self.max_iter = max_iter
+
+    def get_params(self) -> dict[str, object]:
+        """The constructor options, as stored in a score table's ``config``."""
+        return {
+            "scales": {k: Scale(v).value for k, v in sorted((self.scales or {}).items())},
+            "df": self.df,
+            "cv_folds": self.cv_folds,
+            "grid_size": self.grid_size,
+            "seed": self.seed,
+            "half_life_days": self.half_life_days,
+            "stale_days": self.stale_days,
+            "max_iter": self.max_iter,
+        }
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(
+        self,
+        reports: pl.DataFrame,
+        consensus: pl.DataFrame | None = None,
+        outlets: pl.DataFrame | None = None,
+    ) -> Self:
+        """Fit every metric of ``reports`` against ``consensus`` (canonical frames)."""
+        if self.df <= 0:
+            raise ValueError(f"df must be positive, got {self.df}")
+        reports = _resolved(frames.conform(_with_kind(reports), frames.REPORTS), outlets)
+        consensus = frames.conform(
+            _with_kind(consensus if consensus is not None else pl.DataFrame()), frames.CONSENSUS
+        )
+        registry = frames.conform(
+            outlets if outlets is not None else pl.DataFrame(), frames.OUTLETS
+        )
+        metrics: dict[str, MetricParams] = {}
+        groups: list[GroupPrior] = []
+        scores: list[OutletScore] = []
+        for metric in sorted(reports["metric"].unique().to_list()):
+            params, metric_groups, metric_scores = self._fit_metric(
+                metric, reports, consensus, registry
+            )
+            metrics[metric] = params
+            groups.extend(metric_groups)
+            scores.extend(metric_scores)
+        self._install(metrics, groups, scores)
+        self.diagnostics_: list[MetricDiagnostics] = []
+        if self.cv_folds >= 2 and consensus.height:
+            self.diagnostics_ = cross_validate(self, reports, consensus, registry)
+        return self
+
+    def _fit_metric(
+        self,
+        metric: str,
+        reports: pl.DataFrame,
+        consensus: pl.DataFrame,
+        registry: pl.DataFrame,
+    ) -> tuple[MetricParams, list[GroupPrior], list[OutletScore]]:
+        scale = self.scale_of(metric)
+        rep = reports.filter(pl.col("metric") == metric)
+        cons = consensus.filter(pl.col("metric") == metric)
+        names = sorted(set(rep["outlet"].to_list()) | set(registry["outlet"].to_list()))
+        code = {name: k for k, name in enumerate(names)}
+        reg = {row["outlet"]: row for row in registry.iter_rows(named=True)}
+        group_names = sorted({g for g in registry["group"].to_list() if g is not None})
+        group_code = {g: k for k, g in enumerate(group_names)}
+
+        # A report that repeats another outlet's figure is not the citing outlet's record.
+        own = rep.filter(pl.col("cites").is_null())
+        joined = own.join(
+            cons.select([*KEY, pl.col("low").alias("c_low"), pl.col("high").alias("c_high")]),
+            on=KEY,
+            how="inner",
+            nulls_equal=True,
+        )
+        events = joined.select(KEY).unique(maintain_order=True)
+        event_code = events.with_row_index("event").join(joined, on=KEY, nulls_equal=True)
+        lo, hi = report_interval(event_code["low"].to_numpy(), event_code["high"].to_numpy(), scale)
+        t_lo_all, t_hi_all = truth_interval(
+            event_code["c_low"].to_numpy(), event_code["c_high"].to_numpy(), scale
+        )
+        ev = event_code["event"].to_numpy().astype(np.intp)
+        n_ev = events.height
+        truth_lo = np.empty(n_ev)
+        truth_hi = np.empty(n_ev)
+        truth_lo[ev], truth_hi[ev] = t_lo_all, t_hi_all
+        outlet_idx = np.array([code[o] for o in event_code["outlet"].to_list()], dtype=np.intp)
+        outlet_group = np.array(
+            [group_code.get(reg.get(n, {}).get("group"), -1) for n in names], dtype=np.intp
+        )
+        weight = self._recency_weights(event_code)
+        data = MetricData(
+            outlet=outlet_idx,
+            event=ev,
+            lo=lo,
+            hi=hi,
+            truth_lo=truth_lo,
+            truth_hi=truth_hi,
+            outlet_group=outlet_group,
+            n_groups=len(group_names),
+            offset=np.zeros(ev.size),
+            weight=weight,
+        )
+        fit = fit_metric(
+            data,
+            df=self.df,
+            sd_floor=LOG_SD_FLOOR if scale is Scale.LOG else None,
+            between_sd_floor=LOG_BETWEEN_SD_FLOOR if scale is Scale.LOG else None,
+            max_iter=self.max_iter,
+        )
+
+        c_lo, c_hi = truth_interval(cons["low"].to_numpy(), cons["high"].to_numpy(), scale)
+        priors = event_priors(truth_point(c_lo, c_hi), cons["stratum"].to_list(), scale)
+        params = metric_params(metric, scale, fit, priors, n_reports=int(ev.size), n_events=n_ev)
+        stats = rep.group_by("outlet").agg(
+            pl.col("event_id").n_unique().alias("n_events"),
+            pl.col("published_at").max().alias("last"),
+        )
+        by_outlet = {row["outlet"]: row for row in stats.iter_rows(named=True)}
+        info = OutletInfo(
+            names=names,
+            groups=[reg.get(n, {}).get("group") for n in names],
+            display=[reg.get(n, {}).get("name") for n in names],
+            aliases=[list(reg.get(n, {}).get("aliases") or []) for n in names],
+            last_report_at=[by_outlet.get(n, {}).get("last") for n in names],
+            n_events=np.array([by_outlet.get(n, {}).get("n_events", 0) for n in names]),
+            n_reports=np.bincount(outlet_idx, minlength=len(names)),
+        )
+        scores = outlet_scores(metric, scale, fit, info, params)
+        return params, group_priors(metric, fit, group_names), scores
+
+    def _recency_weights(self, frame: pl.DataFrame) -> FloatArray:
+        """Exponential down-weighting of old reports (all 1 without ``half_life_days``)."""
+        n = frame.height
+        if self.half_life_days is None or n == 0:
+            return np.ones(n)
+        stamps = frame["published_at"]
+        if stamps.null_count() == n:
+            return np.ones(n)
+        age_days = (
+            frame.select((pl.col("published_at").max() - pl.col("published_at")).dt.total_seconds())
+            .to_series()
+            .to_numpy()
+            / 86400.0
+        )
+        # Undated reports count as current.
+        age = np.nan_to_num(np.asarray(age_days, dtype=np.float64), nan=0.0)
+        return np.asarray(0.5 ** (age / self.half_life_days), dtype=np.float64)
+
+    def _install(
+        self,
+        metrics: dict[str, MetricParams],
+        groups: list[GroupPrior],
+        scores: list[OutletScore],
+    ) -> None:
+        self.metrics_ = metrics
+        self.groups_ = groups
+        self.outlets_ = scores
+        self._lookups = {
+            m: MetricLookup(
+                p,
+                [s for s in scores if s.metric == m],
+                [g for g in groups if g.metric == m],
+            )
+            for m, p in metrics.items()
+        }
+        self._aliases: dict[str, str] = {}
+        for s in scores:
+            for alias in s.aliases:
+                self._aliases[alias] = s.outlet
+
+    # ------------------------------------------------------------------ tables
+
+    def to_table(
+        self, *, version: str, created_at: datetime, inputs: InputFingerprint | None
+    ) -> ScoreTable:
+        """The fitted model as a score table that :meth:`from_table` rebuilds exactly."""
+        return ScoreTable(
+            schema_version=SCHEMA_VERSION,
+            version=version,
+            created_at=created_at,
+            config=self.get_params(),
+            inputs=inputs,
+            metrics=list(self.metrics_.values()),
+            groups=self.groups_,
+            outlets=self.outlets_,
+            diagnostics=self.diagnostics_,
+        )
+
+    @classmethod
+    def from_table(cls, table: ScoreTable) -> OutletModel:
+        """A model that answers ``score`` and ``fuse`` exactly as the one that wrote ``table``."""
+        config = table.config
+        model = cls(
+            scales={m.metric: Scale(m.scale) for m in table.metrics},
+            df=float(_number(config.get("df", 4.0))),
+            cv_folds=int(_number(config.get("cv_folds", 0))),
+            grid_size=int(_number(config.get("grid_size", 256))),
+            seed=int(_number(config.get("seed", 0))),
+            stale_days=float(_number(config.get("stale_days", 365.0))),
+        )
+        model._install({m.metric: m for m in table.metrics}, table.groups, table.outlets)
+        model.diagnostics_ = table.diagnostics
+        return model
+
+    # ------------------------------------------------------------------ answering
+
+    def scale_of(self, metric: str) -> Scale:
+        return Scale((self.scales or {}).get(metric, Scale.LOG))
+
+    def canonical(self, outlet: str) -> str:
+        """Resolve an alias to its outlet id (names that are not aliases pass through)."""
+        return self._aliases.get(outlet, outlet)
+
+    def lookup(self, metric: str) -> MetricLookup:
+        try:
+            return self._lookups[metric]
+        except KeyError:
+            raise UnknownMetricError(metric, sorted(self._lookups)) from None
+
+    def _spec(self, lookup: MetricLookup) -> FusionSpec:
+        p = lookup.params
+        return FusionSpec(
+            scale=lookup.scale, df=p.df, event_sd=p.event_sd, grid_size=self.grid_size
+        )
+
+    def score(self, report: Report) -> Score:
+        """Weigh one new report: its outlet's parameters and a bias-corrected figure."""
+        lookup = self.lookup(report.metric)
+        outlet = self.canonical(report.outlet)
+        figure = _figure(report, lookup.scale)
+        pred = lookup.predict(outlet)
+        fused = self._fuse_one(lookup, [figure], [pred], report.stratum)
+        cold = pred.score is None or pred.score.cold_start
+        return Score(
+            outlet=_outlet_params(outlet, report.metric, pred, lookup.scale),
+            corrected=_estimate(fused, 0, lookup.scale),
+            relative_weight=float(lookup.params.typical_sd**2 / pred.scale**2),
+            cold_start=cold,
+            censored=figure.kind is not FigureKind.EXACT,
+            stale=self._stale(pred, report),
+        )
+
+    def fuse(self, reports: Sequence[Report]) -> Fusion:
+        """Combine the reports of one event into a posterior for its true figure."""
+        if not reports:
+            raise ValueError("no reports to fuse")
+        metrics = {r.metric for r in reports}
+        strata = {r.stratum for r in reports}
+        if len(metrics) > 1:
+            raise ValueError(f"reports of one fusion must share a metric, got {sorted(metrics)}")
+        if len(strata) > 1:
+            raise ValueError("reports of one fusion must share a stratum")
+        lookup = self.lookup(reports[0].metric)
+        figures = [_figure(r, lookup.scale) for r in reports]
+        outlets = [self.canonical(r.outlet) for r in reports]
+        cites = [None if r.cites is None else self.canonical(r.cites) for r in reports]
+        collapsed = _collapsed(outlets, cites, figures)
+        # A repeated figure speaks with the voice of the outlet it came from.
+        preds = [
+            lookup.predict(c if c is not None else o) for o, c in zip(outlets, cites, strict=True)
+        ]
+        active = [i for i, c in enumerate(collapsed) if not c]
+        fused = self._fuse_one(
+            lookup, [figures[i] for i in active], [preds[i] for i in active], reports[0].stratum
+        )
+        share = dict(zip(active, fused.weights.tolist(), strict=True))
+        return Fusion(
+            metric=reports[0].metric,
+            stratum=reports[0].stratum,
+            n_reports=len(reports),
+            posterior=_estimate(fused, 0, lookup.scale),
+            reports=[
+                ReportWeight(
+                    index=i,
+                    outlet=outlets[i],
+                    report_id=r.report_id,
+                    weight=share.get(i, 0.0),
+                    cold_start=preds[i].score is None or preds[i].score.cold_start,  # type: ignore[union-attr]
+                    collapsed=collapsed[i],
+                )
+                for i, r in enumerate(reports)
+            ],
+        )
+
+    def _fuse_one(
+        self,
+        lookup: MetricLookup,
+        figures: list[Figure],
+        preds: list[Prediction],
+        stratum: str | None,
+    ) -> FusedEvents:
+        lo, hi = report_interval(
+            np.array([f.low for f in figures]), np.array([f.high for f in figures]), lookup.scale
+        )
+        batch = ReportBatch(
+            event=np.zeros(len(figures), dtype=np.intp),
+            lo=lo,
+            hi=hi,
+            bias=np.array([p.bias for p in preds]),
+            scale=np.array([p.scale for p in preds]),
+            n_events=1,
+        )
+        return fuse_events(
+            batch,
+            lookup.priors,
+            np.array([lookup.prior_for(stratum)], dtype=np.intp),
+            self._spec(lookup),
+        )
+
+    def _stale(self, pred: Prediction, report: Report) -> bool:
+        if pred.score is None or pred.score.last_report_at is None:
+            return False
+        last = pred.score.last_report_at
+        now = report.published_at or datetime.now(UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        if last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        return now - last > timedelta(days=self.stale_days)
+
+    # ------------------------------------------------------------------ frames
+
+    def fuse_quantities(
+        self, reports: pl.DataFrame, truth: pl.DataFrame | None = None
+    ) -> pl.DataFrame:
+        """Fuse a canonical reports frame per (event_id, metric, stratum).
+
+        Columns: the key, ``n_reports``, the natural-scale ``estimate``, ``mean``, ``lo50``,
+        ``hi50``, ``lo90``, ``hi90``, model-scale ``q05 … q95`` and, given settled figures
+        ``truth`` (key, ``low``, ``high``), ``pit``: the posterior CDF at the settled value.
+        """
+        reports = _resolved(frames.conform(_with_kind(reports), frames.REPORTS), None)
+        reports = reports.with_columns(
+            pl.col("outlet").replace(self._aliases), pl.col("cites").replace(self._aliases)
+        )
+        parts = []
+        for metric in sorted(reports["metric"].unique().to_list()):
+            parts.append(
+                self._fuse_metric_frame(metric, reports.filter(pl.col("metric") == metric), truth)
+            )
+        if not parts:
+            return pl.DataFrame()
+        return pl.concat(parts)
+
+    def _fuse_metric_frame(
+        self, metric: str, rep: pl.DataFrame, truth: pl.DataFrame | None
+    ) -> pl.DataFrame:
+        lookup = self.lookup(metric)
+        counts = rep.group_by(KEY, maintain_order=True).len("n_reports")
+        # Copies of another outlet's figure collapse onto the original.
+        rep = rep.with_columns(
+            pl.coalesce("cites", "outlet").alias("source"),
+            pl.col("cites").is_not_null().alias("_copy"),
+        ).sort("_copy")
+        rep = rep.unique(subset=[*KEY, "source", "low", "high"], keep="first", maintain_order=True)
+        keys = rep.select(KEY).unique(maintain_order=True).with_row_index("event")
+        rep = rep.join(keys, on=KEY, nulls_equal=True)
+        preds = [lookup.predict(s) for s in rep["source"].to_list()]
+        lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
+        batch = ReportBatch(
+            event=rep["event"].to_numpy().astype(np.intp),
+            lo=lo,
+            hi=hi,
+            bias=np.array([p.bias for p in preds]),
+            scale=np.array([p.scale for p in preds]),
+            n_events=keys.height,
+        )
+        prior_index = np.array([lookup.prior_for(s) for s in keys["stratum"].to_list()], np.intp)
+        settled = None
+        if truth is not None:
+            t = keys.join(truth, on=KEY, how="left", nulls_equal=True).sort("event")
+            t_lo, t_hi = truth_interval(t["low"].to_numpy(), t["high"].to_numpy(), lookup.scale)
+            settled = truth_point(t_lo, t_hi)
+        fused = fuse_events(batch, lookup.priors, prior_index, self._spec(lookup), settled)
+        natural = _natural(fused, lookup.scale)
+        out = keys.drop("event").with_columns(
+            pl.Series("pit", fused.pit),
+            *[pl.Series(name, col) for name, col in natural.items()],
+            *[
+                pl.Series(f"q{int(q * 100):02d}", fused.quantiles[:, k])
+                for k, q in enumerate(QUANTILES)
+            ],
+        )
+        return out.join(counts, on=KEY, nulls_equal=True).select(
+            [*KEY, "n_reports", *natural, *[f"q{int(q * 100):02d}" for q in QUANTILES], "pit"]
+        )
+
+    def fuse_frame(self, reports: pl.DataFrame) -> pl.DataFrame:
+        """One row per (event_id, metric, stratum) with the fused posterior in natural units."""
+        out = self.fuse_quantities(reports)
+        return out.select([*KEY, "estimate", "mean", "lo50", "hi50", "lo90", "hi90", "n_reports"])
+
+    def score_frame(self, reports: pl.DataFrame) -> pl.DataFrame:
+        """Score each report of a canonical frame on its own."""
+        reports = frames.conform(_with_kind(reports), frames.REPORTS).with_columns(
+            pl.col("outlet").replace(self._aliases)
+        )
+        reports = reports.with_columns(
+            pl.col("report_id").fill_null(pl.int_range(pl.len()).cast(pl.String))
+        )
+        rows: list[pl.DataFrame] = []
+        for metric in sorted(reports["metric"].unique().to_list()):
+            lookup = self.lookup(metric)
+            rep = reports.filter(pl.col("metric") == metric)
+            preds = [lookup.predict(o) for o in rep["outlet"].to_list()]
+            lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
+            batch = ReportBatch(
+                event=np.arange(rep.height, dtype=np.intp),
+                lo=lo,
+                hi=hi,
+                bias=np.array([p.bias for p in preds]),
+                scale=np.array([p.scale for p in preds]),
+                n_events=rep.height,
+            )
+            prior_index = np.array([lookup.prior_for(s) for s in rep["stratum"].to_list()], np.intp)
+            fused = fuse_events(batch, lookup.priors, prior_index, self._spec(lookup))
+            natural = _natural(fused, lookup.scale)
+            scale2 = np.array([p.scale for p in preds]) ** 2
+            rows.append(
+                rep.select("report_id", "outlet", "metric").with_columns(
+                    *[
+                        pl.Series(k, natural[k])
+                        for k in ("estimate", "lo50", "hi50", "lo90", "hi90")
+                    ],
+                    pl.Series("relative_weight", lookup.params.typical_sd**2 / scale2),
+                    pl.Series("cold_start", [p.score is None or p.score.cold_start for p in preds]),
+                    (
+                        pl.col("report_id").is_not_null() & (rep["kind"] != FigureKind.EXACT.value)
+                    ).alias("censored"),
+                )
+            )
+        return pl.concat(rows) if rows else pl.DataFrame()
+
+
+def _number(value: object) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    raise ValueError(f"expected a number in the table config, got {value!r}")
+
+
+def _with_kind(frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill defaults of a frame built in memory: the metric, and figures given as ``value``."""
+    if frame.height and "metric" not in frame.columns:
+        frame = frame.with_columns(pl.lit(DEFAULT_METRIC).alias("metric"))
+    if frame.height == 0 or "kind" in frame.columns:
+        return frame
+    value = pl.col("value") if "value" in frame.columns else pl.lit(None, pl.Float64)
+    low = pl.col("low") if "low" in frame.columns else value
+    high = pl.col("high") if "high" in frame.columns else value
+    return frame.with_columns(
+        pl.coalesce(value, low).cast(pl.Float64).alias("low"),
+        pl.coalesce(value, high).cast(pl.Float64).alias("high"),
+        pl.lit(FigureKind.EXACT.value).alias("kind"),
+    )
+
+
+def _resolved(reports: pl.DataFrame, registry: pl.DataFrame | None) -> pl.DataFrame:
+    """Map registry aliases to outlet ids in ``outlet`` and ``cites``."""
+    if registry is None or registry.height == 0 or "aliases" not in registry.columns:
+        return reports
+    pairs = registry.select("outlet", "aliases").explode("aliases").drop_nulls()
+    mapping = dict(zip(pairs["aliases"].to_list(), pairs["outlet"].to_list(), strict=True))
+    if not mapping:
+        return reports
+    return reports.with_columns(pl.col("outlet").replace(mapping), pl.col("cites").replace(mapping))
+
+
+def _figure(report: Report, scale: Scale) -> Figure:
+    return resolve_figure(
+        value=report.value,
+        low=report.low,
+        high=report.high,
+        text=report.figure_text,
+        count=scale.is_count,
+    )
+
+
+def _collapsed(outlets: list[str], cites: list[str | None], figures: list[Figure]) -> list[bool]:
+    """Reports that repeat a figure already present from the outlet they cite."""
+    present = {
+        (o, f.low, f.high) for o, c, f in zip(outlets, cites, figures, strict=True) if c is None
+    }
+    seen: set[tuple[str, float, float]] = set()
+    out = []
+    for c, f in zip(cites, figures, strict=True):
+        if c is None:
+            out.append(False)
+            continue
+        key = (c, f.low, f.high)
+        out.append(key in present or key in seen)
+        seen.add(key)
+    return out
+
+
+def _natural(fused: FusedEvents, scale: Scale) -> dict[str, FloatArray]:
+    """Posterior summaries in natural units; count intervals are rounded outward."""
+    q = scale.inverse(fused.quantiles)
+    if scale.is_count:
+        q = np.maximum(q, 0.0)
+        lo = np.floor(q[:, [0, 1]] + 1e-9)
+        hi = np.ceil(q[:, [3, 4]] - 1e-9)
+    else:
+        lo, hi = q[:, [0, 1]], q[:, [3, 4]]
+    return {
+        "estimate": q[:, 2],
+        "mean": fused.mean_natural,
+        "lo50": lo[:, 1],
+        "hi50": hi[:, 0],
+        "lo90": lo[:, 0],
+        "hi90": hi[:, 1],
+    }
+
+
+def _estimate(fused: FusedEvents, row: int, scale: Scale) -> Estimate:
+    nat = _natural(fused, scale)
+    return Estimate(**{k: float(v[row]) for k, v in nat.items()})
+
+
+def _outlet_params(outlet: str, metric: str, pred: Prediction, scale: Scale) -> OutletParams:
+    score = pred.score
+    return OutletParams(
+        outlet=outlet,
+        metric=metric,
+        group=pred.group,
+        n_reports=0 if score is None else score.n_reports,
+        bias=pred.bias_interval,
+        factor=factor_of(pred.bias_interval, scale),
+        sd=pred.sd,
+        cold_start=score is None or score.cold_start,
+    )

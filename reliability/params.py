@@ -1,0 +1,238 @@
+"""Fitted parameters of one metric as score-table entries, and the lookup that scores with them.
+
+A fitted model and a model rebuilt from its score table answer through the same
+:class:`MetricLookup`, built from the same table Structs, so both give identical answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from reliability.event_prior import build_event_prior
+from reliability.metric_fit import MetricFit
+from reliability.scales import Scale
+from reliability.table import (
+    EventPrior,
+    GroupPrior,
+    Interval,
+    LagEffect,
+    MetricParams,
+    OutletScore,
+    StratumBias,
+)
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Strata with at least this many settled events get their own event-size prior.
+MIN_STRATUM_EVENTS = 50
+
+
+@dataclass(frozen=True)
+class OutletInfo:
+    """Registry facts about the outlets of one metric, indexed by outlet code."""
+
+    names: list[str]
+    groups: list[str | None]
+    display: list[str | None]
+    aliases: list[list[str]]
+    last_report_at: list[datetime | None]
+    n_events: npt.NDArray[np.int64]
+    n_reports: npt.NDArray[np.int64]
+
+
+def metric_params(
+    metric: str,
+    scale: Scale,
+    fit: MetricFit,
+    priors: list[EventPrior],
+    *,
+    n_reports: int,
+    n_events: int,
+    lag: LagEffect | None = None,
+) -> MetricParams:
+    predictive = np.sqrt(fit.sd**2 + fit.bias_se**2)
+    active = fit.n_reports > 0
+    typical = (
+        float(
+            np.median(
+                np.repeat(predictive[active], np.maximum(fit.n_reports[active], 1).astype(int))
+            )
+        )
+        if active.any()
+        else float(fit.sd_prior_scale)
+    )
+    return MetricParams(
+        metric=metric,
+        scale=scale.value,
+        df=fit.df,
+        event_sd=fit.event_sd,
+        global_bias=fit.global_bias,
+        global_bias_se=fit.global_bias_se,
+        between_group_sd=fit.between_group_sd,
+        pooled_between_sd=fit.pooled_between_sd,
+        sd_prior_dof=fit.sd_prior_dof,
+        sd_prior_scale=fit.sd_prior_scale,
+        typical_sd=typical,
+        n_reports=n_reports,
+        n_events=n_events,
+        n_outlets=int(active.sum()),
+        event_priors=priors,
+        lag=lag,
+    )
+
+
+def event_priors(theta: FloatArray, strata: list[str | None], scale: Scale) -> list[EventPrior]:
+    """The metric-wide prior first, then one per stratum with enough settled events."""
+    out = [build_event_prior(theta, count=scale.is_count)]
+    labels = np.array(["" if s is None else s for s in strata], dtype=object)
+    present = np.array([s is not None for s in strata], dtype=bool)
+    for label in sorted({s for s in strata if s is not None}):
+        mask = present & (labels == label)
+        if int(mask.sum()) >= MIN_STRATUM_EVENTS:
+            out.append(build_event_prior(theta[mask], count=scale.is_count, stratum=label))
+    return out
+
+
+def group_priors(metric: str, fit: MetricFit, group_names: list[str]) -> list[GroupPrior]:
+    return [
+        GroupPrior(
+            group=name,
+            metric=metric,
+            n_outlets=int(fit.group_n_outlets[k]),
+            bias_mean=float(fit.group_mean[k]),
+            bias_mean_se=float(fit.group_mean_se[k]),
+            between_sd=float(fit.group_between_sd[k]),
+        )
+        for k, name in enumerate(group_names)
+    ]
+
+
+def outlet_scores(
+    metric: str,
+    scale: Scale,
+    fit: MetricFit,
+    info: OutletInfo,
+    params: MetricParams,
+    strata: list[list[StratumBias]] | None = None,
+) -> list[OutletScore]:
+    """One entry per outlet; outlets with no reports are ``cold_start`` at their group prior."""
+    bias_lo, bias_hi = fit.bias_interval()
+    sd_lo, sd_hi = fit.sd_interval()
+    predictive2 = fit.sd**2 + fit.bias_se**2
+    weight = params.typical_sd**2 / predictive2
+    out: list[OutletScore] = []
+    for k, outlet in enumerate(info.names):
+        cold = bool(fit.n_reports[k] <= 0)
+        bias = Interval(float(fit.bias[k]), float(bias_lo[k]), float(bias_hi[k]))
+        out.append(
+            OutletScore(
+                outlet=outlet,
+                metric=metric,
+                group=info.groups[k],
+                n_reports=int(info.n_reports[k]),
+                n_events=int(info.n_events[k]),
+                effective_n=float(fit.effective_n[k]),
+                bias=bias,
+                bias_se=float(fit.bias_se[k]),
+                factor=factor_of(bias, scale),
+                sd=Interval(float(fit.sd[k]), float(sd_lo[k]), float(sd_hi[k])),
+                sd_dof=float(fit.sd_dof[k]),
+                weight=float(weight[k]),
+                last_report_at=info.last_report_at[k],
+                cold_start=cold,
+                name=info.display[k],
+                aliases=info.aliases[k],
+                strata=[] if strata is None else strata[k],
+            )
+        )
+    return out
+
+
+def factor_of(bias: Interval, scale: Scale) -> Interval | None:
+    """exp(bias) on the log scale: 1.35 means 35% above the settled figure."""
+    if scale is not Scale.LOG:
+        return None
+    return Interval(
+        float(np.exp(bias.estimate)), float(np.exp(bias.lo90)), float(np.exp(bias.hi90))
+    )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a report's outlet contributes to fusion: expected error and predictive scale."""
+
+    bias: float
+    scale: float
+    score: OutletScore | None
+    group: str | None
+    bias_interval: Interval
+    bias_se: float
+    sd: Interval
+
+
+class MetricLookup:
+    """Outlet parameters of one metric by canonical outlet id, with cold-start priors."""
+
+    def __init__(
+        self, params: MetricParams, outlets: list[OutletScore], groups: list[GroupPrior]
+    ) -> None:
+        self.params = params
+        self.scale = Scale(params.scale)
+        self.outlets = {o.outlet: o for o in outlets}
+        self.groups = {g.group: g for g in groups}
+        self.priors = params.event_priors
+        self.prior_index = {p.stratum: k for k, p in enumerate(params.event_priors)}
+
+    def prior_for(self, stratum: str | None) -> int:
+        return self.prior_index.get(stratum, 0)
+
+    def predict(self, outlet: str) -> Prediction:
+        score = self.outlets.get(outlet)
+        if score is not None:
+            # Registry outlets without reports carry their group prior in the table already.
+            return Prediction(
+                bias=score.bias.estimate,
+                scale=float(np.hypot(score.sd.estimate, score.bias_se)),
+                score=score,
+                group=score.group,
+                bias_interval=score.bias,
+                bias_se=score.bias_se,
+                sd=score.sd,
+            )
+        return self.cold(None)
+
+    def cold(self, group: str | None) -> Prediction:
+        """The prior an outlet with no record starts from: its group's, or the global one."""
+        p = self.params
+        prior = self.groups.get(group) if group is not None else None
+        if prior is not None and prior.n_outlets > 0:
+            mean, se = prior.bias_mean, float(np.hypot(prior.between_sd, prior.bias_mean_se))
+        else:
+            mean = p.global_bias
+            se = float(
+                np.sqrt(p.between_group_sd**2 + p.pooled_between_sd**2 + p.global_bias_se**2)
+            )
+        half = float(stats.norm.ppf(0.95)) * se
+        return Prediction(
+            bias=mean,
+            scale=float(np.hypot(p.sd_prior_scale, se)),
+            score=None,
+            group=group,
+            bias_interval=Interval(mean, mean - half, mean + half),
+            bias_se=se,
+            sd=_prior_sd_interval(p),
+        )
+
+
+def _prior_sd_interval(p: MetricParams) -> Interval:
+    scaled = p.sd_prior_dof * p.sd_prior_scale**2
+    return Interval(
+        p.sd_prior_scale,
+        float(np.sqrt(scaled / stats.chi2.ppf(0.95, p.sd_prior_dof))),
+        float(np.sqrt(scaled / stats.chi2.ppf(0.05, p.sd_prior_dof))),
+    )
