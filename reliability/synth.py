@@ -480,7 +480,7 @@ def _draw_reports(
     scaled = y[wrong] * 10.0 ** gross[wrong].astype(np.float64)
     y[wrong] = np.where(is_count[wrong], np.round(scaled), scaled)
 
-    kind, low, high = _censor(rng, config, y, is_count)
+    kind, low, high = _censor(rng, config, y, quantities.f_true[quantity], is_count)
     cited = _citations(rng, config.p_cite, quantity, quantity_counts)
     citing = np.flatnonzero(cited >= 0)
     source = cited[citing]
@@ -509,9 +509,20 @@ def _draw_reports(
 
 
 def _censor(
-    rng: np.random.Generator, config: SynthConfig, y: FloatArray, is_count: BoolArray
+    rng: np.random.Generator,
+    config: SynthConfig,
+    y: FloatArray,
+    f_true: FloatArray,
+    is_count: BoolArray,
 ) -> tuple[npt.NDArray[np.int8], FloatArray, FloatArray]:
-    """Counts become "at least L" (L: y rounded down to 1 or 2 significant digits) or ranges."""
+    """Counts become "at least L" or ranges, by non-informative censoring.
+
+    A threshold or a bin that depended on the report's own figure would make the censored
+    likelihood (survival function, CDF difference) biased, so neither does: "at least L" uses a
+    round threshold L drawn around the true size, and applies only when the figure reaches it
+    (otherwise the report stays exact); a range is the bin that holds the figure in a grid of
+    log-spaced bins with random width and offset.
+    """
     n = y.size
     draw = rng.random(n)
     at_least = np.flatnonzero(is_count & (draw < config.p_at_least))
@@ -519,19 +530,27 @@ def _censor(
         is_count & (draw >= config.p_at_least) & (draw < config.p_at_least + config.p_range)
     )
     kind = np.full(n, _EXACT, dtype=np.int8)
-    kind[at_least] = _AT_LEAST
-    kind[ranged] = _RANGE
     low, high = y.copy(), y.copy()
-    floor = y[at_least]
+
+    target = np.expm1(f_true[at_least]) * rng.uniform(0.3, 1.2, size=at_least.size)
     digits = rng.integers(1, 3, size=at_least.size)
-    magnitude = np.floor(np.log10(np.maximum(floor, 1.0)))
+    magnitude = np.floor(np.log10(np.maximum(target, 1.0)))
     step = np.maximum(10.0 ** (magnitude - (digits - 1)), 1.0)
-    low[at_least] = np.floor(floor / step) * step
-    high[at_least] = np.inf
-    low[ranged] = np.floor(y[ranged] * rng.uniform(0.7, 1.0, size=ranged.size))
-    high[ranged] = np.ceil(y[ranged] * rng.uniform(1.0, 1.4, size=ranged.size))
-    # A range that collapses to one number (a zero count) is an exact figure.
-    kind[ranged[low[ranged] == high[ranged]]] = _EXACT
+    threshold = np.maximum(np.floor(target / step) * step, 1.0)
+    reached = y[at_least] >= threshold
+    censored = at_least[reached]
+    kind[censored] = _AT_LEAST
+    low[censored] = threshold[reached]
+    high[censored] = np.inf
+
+    width = np.log(rng.uniform(1.2, 1.6, size=ranged.size))
+    offset = rng.uniform(0.0, 1.0, size=ranged.size) * width
+    position = np.floor((np.log1p(y[ranged]) - offset) / width)
+    lo_edge = np.expm1(offset + position * width)
+    hi_edge = np.expm1(offset + (position + 1) * width)
+    low[ranged] = np.maximum(np.ceil(lo_edge - 1e-9), 0.0)
+    high[ranged] = np.ceil(hi_edge - 1e-9) - 1.0
+    kind[ranged] = np.where(low[ranged] == high[ranged], _EXACT, _RANGE)
     return kind, low, high
 
 
