@@ -18,8 +18,8 @@ from reliability.tdist import log_likelihood
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-_NODES = 24
-_MAX_EVENTS = 20_000
+_NODES = 16
+_MAX_EVENTS = 5_000
 
 
 def fit_event_sd(

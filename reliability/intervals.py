@@ -16,7 +16,7 @@ from reliability.scales import Scale
 FloatArray = npt.NDArray[np.float64]
 
 #: Rounding intervals narrower than this (model scale) are treated as points.
-POINT_WIDTH = 0.02
+POINT_WIDTH = 0.05
 
 
 def report_interval(

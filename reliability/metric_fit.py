@@ -19,12 +19,13 @@ from scipy import stats
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
 from reliability.pooling import fit_sd_prior, paule_mandel
-from reliability.tdist import tilted_moments
+from reliability.tdist import location_score, tilted_moments
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
 _HYPER_ROUNDS = 8
+_ROUGH = 30.0
 _MAX_EXTRAPOLATION = -8.0
 _MIN_VAR = 1e-10
 
@@ -115,7 +116,7 @@ def fit_metric(
     sd_floor: float | None = None,
     between_sd_floor: float | None = None,
     max_iter: int = 500,
-    tol: float = 1e-5,
+    tol: float = 1e-4,
 ) -> MetricFit:
     """Fit one metric by SQUAREM-accelerated EM, vectorised over reports, outlets and events.
 
@@ -153,9 +154,9 @@ def fit_metric(
         between_floor2=(0.05 * spread if between_sd_floor is None else between_sd_floor) ** 2,
     )
     iterations = 0
-    converged = False
+    # Hyperparameter rounds only need a rough EM solution; the last run is tight.
     for _ in range(_HYPER_ROUNDS):
-        theta, used, converged = _squarem(step, theta, max_iter, tol * spread)
+        theta, used, _ = _squarem(step, theta, max_iter, _ROUGH * tol * spread)
         iterations += used
         nu0, s0 = fit_sd_prior(step.last.ss, n_rep - step.last.leverage)
         s0 = max(s0, np.sqrt(floor2))
@@ -172,13 +173,15 @@ def fit_metric(
             upper=3 * spread,
         )
         settled = (
-            abs(np.log(nu0 / step.nu0)) < 0.01
-            and abs(np.log(s0 / step.s0)) < 0.001
-            and abs(np.log(max(event_sd**2, _MIN_VAR) / step.event_var)) < 0.01
+            abs(np.log(nu0 / step.nu0)) < 0.05
+            and abs(np.log(s0 / step.s0)) < 0.005
+            and abs(np.log(max(event_sd**2, _MIN_VAR) / step.event_var)) < 0.02
         )
         step.nu0, step.s0, step.event_var = nu0, s0, max(event_sd**2, _MIN_VAR)
         if settled:
             break
+    theta, used, converged = _squarem(step, theta, max_iter, tol * spread)
+    iterations += used
     step(theta)
     return _summarise(step, theta, iterations, converged)
 
@@ -371,6 +374,37 @@ def _group_hyper(
     return hyper
 
 
+def _robust_information(
+    step: _EmStep,
+    b: FloatArray,
+    sigma2: FloatArray,
+    omega: FloatArray,
+    ytil: FloatArray,
+    v_without: FloatArray,
+) -> FloatArray:
+    """Sandwich information ``H^2 / S`` about each outlet's bias.
+
+    Scores and curvatures are taken against each report's prediction from the *other*
+    reports of its event (leave-one-out event error, with its variance added to the scale),
+    so a report does not vouch for itself through the shared error.
+    """
+    data = step.data
+    o, e, w = data.outlet, data.event, data.weight
+    n_out, n_ev = data.n_outlets, data.n_events
+    totals = group_sum(e, omega * (ytil - b[o]), n_ev)[e]
+    u_without = (totals - omega * (ytil - b[o])) * v_without
+    scale = np.sqrt(sigma2[o] + v_without)
+    centre = b[o] + u_without
+    grad, curv = location_score(
+        (step.ra - centre) / scale, (step.rb - centre) / scale, scale, step.df
+    )
+    h = group_sum(o, w * curv, n_out)
+    g2 = group_sum(o, w * w * grad * grad, n_out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        robust = np.where(g2 > 0, np.maximum(h, 0.0) ** 2 / g2, np.inf)
+    return np.asarray(robust, dtype=np.float64)
+
+
 def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: bool) -> MetricFit:
     data, df, group, n_rep = step.data, step.df, step.group, step.n_rep
     hyper = step.last.hyper
@@ -379,8 +413,10 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     b, sigma2, u = step.unpack(theta)
     m = b[o] + u[e]
     s = np.sqrt(sigma2[o])
-    ew = tilted_moments((step.ra - m) / s, (step.rb - m) / s, df)[0] * data.weight
+    ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, df)
+    ew, ewz = ew * data.weight, ewz * data.weight
     omega = ew / sigma2[o]
+    ytil = m + s * ewz / np.maximum(ew, 1e-300)
     precision_e = 1.0 / hyper.event_var + group_sum(e, omega, n_ev)
     # Information about b_o: each report's Student-t efficiency, plus the uncertainty of the
     # shared event error that the other reports of its event leave.
@@ -388,7 +424,8 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
     with np.errstate(divide="ignore"):
         per_report = np.where(omega > 0, 1.0 / (kappa / omega + v_without), 0.0)
-    info = group_sum(o, per_report, n_out)
+    model_info = group_sum(o, per_report, n_out)
+    info = np.minimum(model_info, _robust_information(step, b, sigma2, omega, ytil, v_without))
     prior_prec = 1.0 / hyper.group_var[group]
     post_prec = prior_prec + info
     pull = prior_prec / post_prec
@@ -403,7 +440,7 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         sd=np.sqrt(sigma2),
         sd_dof=hyper.nu0 + n_rep * df / (df + 3.0),
         n_reports=n_rep,
-        effective_n=info * sigma2,
+        effective_n=model_info * sigma2,
         group_mean=hyper.group_mean[: data.n_groups],
         group_mean_se=np.sqrt(hyper.group_mean_var[: data.n_groups]),
         group_between_sd=np.sqrt(hyper.group_var[: data.n_groups]),

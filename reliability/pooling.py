@@ -17,7 +17,7 @@ from reliability.grouped import group_sum
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-_BISECTION_STEPS = 60
+_BISECTION_STEPS = 40
 
 
 def _grouped_q(
