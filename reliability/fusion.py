@@ -122,11 +122,12 @@ class _Chunk:
         grid, loglik, post = self._posterior(lower, upper, spec)
         cdf = np.cumsum(post, axis=1) - post / 2
         step = grid[:, 1] - grid[:, 0]
-        lower = np.maximum(lower, _quantile(grid, cdf, _TAIL_MASS) - 2 * step)
-        upper = np.minimum(upper, _quantile(grid, cdf, 1 - _TAIL_MASS) + 2 * step)
+        tails = _quantiles(grid, cdf, np.array([_TAIL_MASS, 1 - _TAIL_MASS]))
+        lower = np.maximum(lower, tails[:, 0] - 2 * step)
+        upper = np.minimum(upper, tails[:, 1] + 2 * step)
         grid, loglik, post = self._posterior(lower, upper, spec)
         cdf = np.cumsum(post, axis=1) - post / 2
-        quantiles = np.stack([_quantile(grid, cdf, q) for q in QUANTILES], axis=1)
+        quantiles = _quantiles(grid, cdf, np.array(QUANTILES))
         mean = np.sum(post * spec.scale.inverse(grid), axis=1)
         pit = (
             np.full(grid.shape[0], np.nan) if self.truth is None else _cdf_at(grid, cdf, self.truth)
@@ -151,8 +152,8 @@ class _Chunk:
         open_hi = np.minimum.reduceat(np.where(np.isfinite(hi_c), 0.0, 1.0), self.starts) > 0
         ev_lower = np.where(open_lo | ~np.isfinite(ev_lower), support[:, 0], ev_lower)
         ev_upper = np.where(open_hi | ~np.isfinite(ev_upper), support[:, 1], ev_upper)
-        ev_lower = np.clip(ev_lower, support[:, 0], support[:, 1])
-        ev_upper = np.clip(ev_upper, support[:, 0], support[:, 1])
+        ev_lower = np.minimum(np.maximum(ev_lower, support[:, 0]), support[:, 1])
+        ev_upper = np.minimum(np.maximum(ev_upper, support[:, 0]), support[:, 1])
         empty = ev_upper - ev_lower <= 1e-9
         return (
             np.where(empty, support[:, 0], ev_lower),
@@ -212,13 +213,16 @@ def _gaussian_smooth(rows: FloatArray, sd_cells: FloatArray) -> FloatArray:
     return np.asarray(np.fft.irfft(spectrum * kernel, n=size, axis=1)[:, :g], dtype=np.float64)
 
 
-def _quantile(grid: FloatArray, cdf: FloatArray, q: float) -> FloatArray:
+def _quantiles(grid: FloatArray, cdf: FloatArray, qs: FloatArray) -> FloatArray:
+    """Quantiles ``qs`` of every row by linear interpolation of its (mid-cell) CDF."""
     g = grid.shape[1]
-    k = np.clip(np.sum(cdf < q, axis=1), 1, g - 1)
-    rows = np.arange(grid.shape[0])
-    c0, c1 = cdf[rows, k - 1], cdf[rows, k]
-    frac = np.clip((q - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0, 1.0)
-    return np.asarray(grid[rows, k - 1] + frac * (grid[rows, k] - grid[rows, k - 1]))
+    k = np.minimum(np.maximum(np.sum(cdf[:, None, :] < qs[None, :, None], axis=2), 1), g - 1)
+    c0 = np.take_along_axis(cdf, k - 1, axis=1)
+    c1 = np.take_along_axis(cdf, k, axis=1)
+    x0 = np.take_along_axis(grid, k - 1, axis=1)
+    x1 = np.take_along_axis(grid, k, axis=1)
+    frac = np.minimum(np.maximum((qs[None, :] - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0), 1.0)
+    return np.asarray(x0 + frac * (x1 - x0), dtype=np.float64)
 
 
 def _cdf_at(grid: FloatArray, cdf: FloatArray, x: FloatArray) -> FloatArray:
