@@ -30,7 +30,7 @@ FIT_PHASE = "Fitting the model and cross-validating"
 @dataclass(frozen=True)
 class Run:
     n_reports: int
-    generate_seconds: float
+    generate_seconds: float | None
     wall_seconds: float
     fit_seconds: float
     peak_rss_mib: float
@@ -40,10 +40,13 @@ class Run:
         return 1.0 - self.fit_seconds / self.wall_seconds
 
 
-def generate(n_reports: int, directory: Path) -> float:
-    """Write the ``core`` preset scaled to ``n_reports`` with ``reliability synth``."""
+def generate(n_reports: int, directory: Path) -> float | None:
+    """Write the ``core`` preset scaled to ``n_reports`` with ``reliability synth``.
+
+    Returns the seconds it took, or None when the dataset was already there.
+    """
     if (directory / "dataset.toml").exists():
-        return 0.0
+        return None
     start = time.perf_counter()
     subprocess.run(
         [
@@ -95,7 +98,7 @@ def recalibrate(directory: Path, tables: Path, cv_folds: int) -> tuple[float, fl
     return wall, float(summary["seconds"][FIT_PHASE]), usage.ru_maxrss / 1024
 
 
-def append_results(runs: list[Run], argv: list[str], cv_folds: int) -> None:
+def append_header(argv: list[str], cv_folds: int) -> None:
     lines = [
         "",
         f"## recalibrate end to end, {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
@@ -108,13 +111,18 @@ def append_results(runs: list[Run], argv: list[str], cv_folds: int) -> None:
         "| reports | generate (s) | wall (s) | fit (s) | outside fit | peak RSS (MiB) |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
-    for run in runs:
-        lines.append(
-            f"| {run.n_reports:,} | {run.generate_seconds:.1f} | {run.wall_seconds:.1f} | "
-            f"{run.fit_seconds:.1f} | {run.outside_fit:.1%} | {run.peak_rss_mib:,.0f} |"
-        )
     with RESULTS.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def append_row(run: Run) -> None:
+    """One row per size as soon as it is measured, so an interrupted run keeps what it got."""
+    generated = "cached" if run.generate_seconds is None else f"{run.generate_seconds:.1f}"
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write(
+            f"| {run.n_reports:,} | {generated} | {run.wall_seconds:.1f} | "
+            f"{run.fit_seconds:.1f} | {run.outside_fit:.1%} | {run.peak_rss_mib:,.0f} |\n"
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -123,7 +131,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--cv-folds", type=int, default=5)
     args = parser.parse_args(argv)
-    runs = []
+    append_header(argv, args.cv_folds)
     for n_reports in args.sizes:
         data = args.work / f"synth-{n_reports}"
         generate_seconds = generate(n_reports, data)
@@ -133,8 +141,7 @@ def main(argv: list[str]) -> int:
             f"{n_reports:>12,} reports: {wall:8.1f} s wall, fit {fit:8.1f} s, "
             f"{run.outside_fit:6.1%} outside fit, peak RSS {rss:,.0f} MiB"
         )
-        runs.append(run)
-    append_results(runs, argv, args.cv_folds)
+        append_row(run)
     return 0
 
 
