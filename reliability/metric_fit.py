@@ -10,7 +10,7 @@ update is a closed form over grouped sums, and only hyperparameters are optimise
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ IntArray = npt.NDArray[np.intp]
 
 _HYPER_ROUNDS = 8
 _ROUGH = 30.0
+_UNPOOLED_STEPS = 8
 _MAX_EXTRAPOLATION = -8.0
 _MIN_VAR = 1e-10
 
@@ -153,11 +154,18 @@ def fit_metric(
         floor2=floor2,
         between_floor2=(0.05 * spread if between_sd_floor is None else between_sd_floor) ** 2,
     )
+    step.groups = _group_hyper(
+        b0, spread**2 / np.maximum(n_rep, 1.0), group, data.n_groups, n_rep, step.between_floor2
+    )
     iterations = 0
     # Hyperparameter rounds only need a rough EM solution; the last run is tight.
     for _ in range(_HYPER_ROUNDS):
         theta, used, _ = _squarem(step, theta, max_iter, _ROUGH * tol * spread)
         iterations += used
+        own, own_var = _unpooled(step, theta)
+        groups = _group_hyper(own, own_var, group, data.n_groups, n_rep, step.between_floor2)
+        moved = float(np.max(np.abs(np.log(groups.group_var / step.groups.group_var))))
+        step.groups = groups
         nu0, s0 = fit_sd_prior(step.last.ss, n_rep - step.last.leverage)
         s0 = max(s0, np.sqrt(floor2))
         b, sigma2, u = step.unpack(theta)
@@ -176,14 +184,15 @@ def fit_metric(
             abs(np.log(nu0 / step.nu0)) < 0.05
             and abs(np.log(s0 / step.s0)) < 0.005
             and abs(np.log(max(event_sd**2, _MIN_VAR) / step.event_var)) < 0.02
+            and moved < 0.02
         )
         step.nu0, step.s0, step.event_var = nu0, s0, max(event_sd**2, _MIN_VAR)
         if settled:
             break
     theta, used, converged = _squarem(step, theta, max_iter, tol * spread)
-    iterations += used
-    step(theta)
-    return _summarise(step, theta, iterations, converged)
+    # One more step so the returned parameters and the hyperparameters come from one state.
+    theta = step(theta)
+    return _summarise(step, theta, iterations + used + 1, converged)
 
 
 def _squarem(
@@ -238,6 +247,9 @@ class _EmStep:
         self.data, self.ra, self.rb, self.group, self.n_rep = data, ra, rb, group, n_rep
         self.df, self.nu0, self.s0, self.event_var = df, nu0, s0, event_var
         self.floor2, self.between_floor2 = floor2, between_floor2
+        # Variance of a Student-t location estimate relative to a normal one.
+        self.kappa = (df + 3.0) / (df + 1.0)
+        self.groups: _Hyper
         self.last: _Moments
 
     def unpack(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -263,14 +275,7 @@ class _EmStep:
 
         info = group_sum(o, omega, n_out)
         raw = group_sum(o, omega * (ytil - u_new[e]), n_out) / np.maximum(info, 1e-300)
-        hyper = _group_hyper(
-            raw,
-            1.0 / np.maximum(info, 1e-300),
-            self.group,
-            data.n_groups,
-            self.n_rep,
-            self.between_floor2,
-        )
+        hyper = self.groups
         prior_mean = hyper.group_mean[self.group]
         prior_var = hyper.group_var[self.group]
         b_new = (prior_mean / prior_var + info * raw) / (1.0 / prior_var + info)
@@ -278,11 +283,45 @@ class _EmStep:
         dm = m - (b_new[o] + u_new[e])
         ss = group_sum(o, sigma2[o] * ewz2 + 2 * s * ewz * dm + ew * dm * dm + ew * v_e[e], n_out)
         sigma2_new = np.maximum((self.nu0 * self.s0**2 + ss) / (self.nu0 + self.n_rep), self.floor2)
-        hyper.event_var, hyper.nu0, hyper.s0 = event_var, self.nu0, self.s0
+        hyper = replace(hyper, event_var=event_var, nu0=self.nu0, s0=self.s0)
         self.last = _Moments(
             ss=ss, u_var=v_e, leverage=info / (info + 1.0 / prior_var), hyper=hyper
         )
         return np.concatenate([b_new, np.log(sigma2_new), u_new])
+
+
+def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each outlet's own bias estimate and its variance, for Paule–Mandel.
+
+    The pooled fit evaluates censored imputations and Student-t weights at the *shrunk*
+    bias, and its event errors absorb part of each outlet's deviation; estimates taken from
+    it are pulled toward the group and the between-outlet spread comes out too small. Here
+    each outlet's location is re-estimated by its own EM steps, against event errors learnt
+    from the other reports of each event, with a Student-t efficiency variance.
+    """
+    data = step.data
+    o, e, w = data.outlet, data.event, data.weight
+    n_out, n_ev = data.n_outlets, data.n_events
+    b, sigma2, u = step.unpack(theta)
+    s = np.sqrt(sigma2[o])
+    m = b[o] + u[e]
+    ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, step.df)
+    omega = ew * w / sigma2[o]
+    ytil = m + s * ewz / np.maximum(ew, 1e-300)
+    precision_e = 1.0 / step.event_var + group_sum(e, omega, n_ev)
+    v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
+    u_without = (group_sum(e, omega * (ytil - b[o]), n_ev)[e] - omega * (ytil - b[o])) * v_without
+    scale = np.sqrt(sigma2[o] + v_without)
+    own = b.copy()
+    info = np.zeros(n_out)
+    for _ in range(_UNPOOLED_STEPS):
+        centre = own[o] + u_without
+        ew, ewz, _ = tilted_moments((step.ra - centre) / scale, (step.rb - centre) / scale, step.df)
+        weight = ew * w / scale**2
+        info = group_sum(o, weight, n_out)
+        target = centre + scale * ewz / np.maximum(ew, 1e-300) - u_without
+        own = np.where(info > 0, group_sum(o, weight * target, n_out) / np.maximum(info, 1e-300), b)
+    return own, step.kappa / np.maximum(info, 1e-300)
 
 
 def _midpoints(ra: FloatArray, rb: FloatArray) -> FloatArray:

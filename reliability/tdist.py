@@ -26,8 +26,9 @@ def log_t_pdf(z: FloatArray, df: float) -> FloatArray:
     return np.asarray(out, dtype=np.float64)
 
 
-_CLOSED_FORM_MAX_DF = 64
-_CLOSED_FORM_MAX_Z = 1e3
+_CLOSED_FORM_MAX_DF = 8
+# Beyond this the series loses relative accuracy in the lower tail to cancellation.
+_CLOSED_FORM_MAX_Z = 8.0
 _FAR_Y = 1e6
 
 

@@ -310,11 +310,6 @@ def test_registry_outlet_without_reports_starts_at_its_group_prior(planted: Plan
     assert fused.reports[0].cold_start
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fit_metric ends with step(theta) then _summarise(step, theta): MetricFit.bias is the "
-    "input theta while group_mean comes from that last step, so a cold outlet lags by one step",
-)
 def test_registry_outlet_without_reports_has_exactly_its_group_mean(planted: Planted) -> None:
     group_b = next(g for g in planted.model.groups_ if g.group == "b")
     entry = next(s for s in planted.model.outlets_ if s.outlet == "newcomer")

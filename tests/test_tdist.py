@@ -54,11 +54,6 @@ def test_t_cdf_series_beyond_the_fallback_threshold_uses_scipy_exactly(df: float
     np.testing.assert_allclose(t_cdf(far, df), special.stdtr(df, far), rtol=1e-12, atol=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="t_cdf's even-df series cancels in the lower tail below |z|=1e3 (tdist.py:43-54): "
-    "relative error grows without bound, so a far interval gets log-likelihood -inf",
-)
 def test_lower_tail_keeps_relative_accuracy_for_even_df() -> None:
     np.testing.assert_allclose(
         t_cdf(np.array([-12.0]), 64.0), special.stdtr(64.0, -12.0), rtol=1e-6
