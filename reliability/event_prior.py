@@ -7,6 +7,8 @@ It is tabulated on an even grid, so a score table reproduces it exactly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -61,18 +63,29 @@ def _kde(theta: FloatArray, grid: FloatArray, bandwidth: float) -> FloatArray:
     return np.asarray(np.convolve(counts, kernel, mode="same") / theta.size, dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class TabulatedPrior:
+    """An :class:`EventPrior` as arrays, built once and reused by every fusion."""
+
+    grid: FloatArray
+    log_density: FloatArray
+
+    @classmethod
+    def of(cls, prior: EventPrior) -> TabulatedPrior:
+        return cls(prior_grid(prior), np.asarray(prior.log_density, dtype=np.float64))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return float(self.grid[0]), float(self.grid[-1])
+
+    def log_pdf(self, x: FloatArray) -> FloatArray:
+        """Interpolated log density; ``-inf`` outside the tabulated support."""
+        return np.asarray(
+            np.interp(x, self.grid, self.log_density, left=-np.inf, right=-np.inf),
+            dtype=np.float64,
+        )
+
+
 def prior_grid(prior: EventPrior) -> FloatArray:
     steps = np.arange(len(prior.log_density), dtype=np.float64)
     return np.asarray(prior.grid_start + prior.grid_step * steps, dtype=np.float64)
-
-
-def prior_log_density(prior: EventPrior, x: FloatArray) -> FloatArray:
-    """Interpolated log density; ``-inf`` outside the tabulated support."""
-    return np.asarray(
-        np.interp(x, prior_grid(prior), prior.log_density, left=-np.inf, right=-np.inf),
-        dtype=np.float64,
-    )
-
-
-def prior_support(prior: EventPrior) -> tuple[float, float]:
-    return prior.grid_start, prior.grid_start + prior.grid_step * (len(prior.log_density) - 1)

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from reliability.event_prior import prior_log_density, prior_support
+from reliability.event_prior import TabulatedPrior
 from reliability.scales import Scale
-from reliability.table import EventPrior
 from reliability.tdist import log_likelihood
 
 FloatArray = npt.NDArray[np.float64]
@@ -65,7 +64,7 @@ class FusedEvents:
 
 def fuse_events(
     batch: ReportBatch,
-    priors: list[EventPrior],
+    priors: list[TabulatedPrior],
     prior_index: IntArray,
     spec: FusionSpec,
     truth: FloatArray | None = None,
@@ -113,7 +112,7 @@ class _Chunk:
     bias: FloatArray
     scale: FloatArray
     starts: IntArray
-    priors: list[EventPrior]
+    priors: list[TabulatedPrior]
     prior_index: IntArray
     truth: FloatArray | None
 
@@ -144,7 +143,7 @@ class _Chunk:
         upper = np.where(
             np.isfinite(hi_c), hi_c + reach, np.where(np.isfinite(lo_c), lo_c + reach, np.inf)
         )
-        support = np.array([prior_support(p) for p in self.priors])[self.prior_index]
+        support = np.array([p.support for p in self.priors])[self.prior_index]
         ev_lower = np.minimum.reduceat(lower, self.starts) - 4 * spec.event_sd
         ev_upper = np.maximum.reduceat(upper, self.starts) + 4 * spec.event_sd
         # An event known only through one-sided claims is bounded on its open side by the prior.
@@ -180,7 +179,7 @@ class _Chunk:
         logprior = np.empty_like(grid)
         for k in np.unique(self.prior_index):
             rows = self.prior_index == k
-            logprior[rows] = prior_log_density(self.priors[k], grid[rows])
+            logprior[rows] = self.priors[k].log_pdf(grid[rows])
         with np.errstate(divide="ignore"):
             logpost = np.log(np.maximum(lik, 0.0)) + logprior
         logpost -= logpost.max(axis=1, keepdims=True)

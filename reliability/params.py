@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from reliability.event_prior import build_event_prior
+from reliability.event_prior import TabulatedPrior, build_event_prior
 from reliability.metric_fit import MetricFit
 from reliability.scales import Scale
 from reliability.table import (
@@ -185,7 +185,7 @@ class MetricLookup:
         self.scale = Scale(params.scale)
         self.outlets = {o.outlet: o for o in outlets}
         self.groups = {g.group: g for g in groups}
-        self.priors = params.event_priors
+        self.priors = [TabulatedPrior.of(p) for p in params.event_priors]
         self.prior_index = {p.stratum: k for k, p in enumerate(params.event_priors)}
 
     def prior_for(self, stratum: str | None) -> int:

@@ -10,10 +10,9 @@ from reliability.event_prior import (
     BROAD_SD_FACTOR,
     BROAD_SHARE,
     PRIOR_POINTS,
+    TabulatedPrior,
     build_event_prior,
     prior_grid,
-    prior_log_density,
-    prior_support,
 )
 from reliability.params import MIN_STRATUM_EVENTS, event_priors
 from reliability.scales import Scale
@@ -28,7 +27,7 @@ def test_prior_is_a_normalised_density_on_an_even_grid() -> None:
     np.testing.assert_allclose(np.diff(grid), prior.grid_step)
     assert np.sum(np.exp(prior.log_density)) * prior.grid_step == pytest.approx(1.0)
     assert prior.grid_start == 0.0
-    lo, hi = prior_support(prior)
+    lo, hi = TabulatedPrior.of(prior).support
     assert lo == grid[0]
     assert hi == pytest.approx(grid[-1])
 
@@ -55,19 +54,19 @@ def test_tails_stay_heavy_beyond_every_settled_figure() -> None:
     prior = build_event_prior(theta, count=True)
     far = np.array([theta.max() + 3.0])
     floor = BROAD_SHARE * stats.norm.pdf(far, np.median(theta), BROAD_SD_FACTOR * np.std(theta))
-    assert np.exp(prior_log_density(prior, far))[0] >= 0.9 * floor[0]
+    assert np.exp(TabulatedPrior.of(prior).log_pdf(far))[0] >= 0.9 * floor[0]
 
 
 def test_density_is_interpolated_inside_and_impossible_outside() -> None:
     prior = build_event_prior(np.random.default_rng(3).normal(0.0, 2.0, 100), count=False)
     grid = prior_grid(prior)
-    np.testing.assert_allclose(prior_log_density(prior, grid), prior.log_density)
+    np.testing.assert_allclose(TabulatedPrior.of(prior).log_pdf(grid), prior.log_density)
     middle = (grid[10] + grid[11]) / 2
-    assert prior_log_density(prior, np.array([middle]))[0] == pytest.approx(
+    assert TabulatedPrior.of(prior).log_pdf(np.array([middle]))[0] == pytest.approx(
         (prior.log_density[10] + prior.log_density[11]) / 2
     )
-    lo, hi = prior_support(prior)
-    outside = prior_log_density(prior, np.array([lo - 1.0, hi + 1.0]))
+    lo, hi = TabulatedPrior.of(prior).support
+    outside = TabulatedPrior.of(prior).log_pdf(np.array([lo - 1.0, hi + 1.0]))
     assert np.all(np.isneginf(outside))
     assert lo < 0.0
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from scipy import special, stats
 
-from reliability.event_prior import build_event_prior
+from reliability.event_prior import TabulatedPrior, build_event_prior
 from reliability.fusion import QUANTILES, FusionSpec, ReportBatch, fuse_events
 from reliability.outlet_model import OutletModel
 from reliability.records import Report
@@ -69,7 +69,9 @@ def _batch(order: list[int]) -> ReportBatch:
 def test_fused_quantiles_match_brute_force_integration() -> None:
     prior = _prior()
     spec = FusionSpec(scale=Scale.LOG, df=DF, event_sd=EVENT_SD)
-    fused = fuse_events(_batch([0, 1, 2]), [prior], np.zeros(1, dtype=np.intp), spec)
+    fused = fuse_events(
+        _batch([0, 1, 2]), [TabulatedPrior.of(prior)], np.zeros(1, dtype=np.intp), spec
+    )
     want = _brute_force_quantiles(prior)
     spread = want[-1] - want[0]
     np.testing.assert_allclose(fused.quantiles[0], want, rtol=0, atol=2e-3 * spread)
@@ -79,7 +81,9 @@ def test_fused_quantiles_match_brute_force_integration() -> None:
 def test_the_at_least_claim_moves_the_posterior() -> None:
     prior = _prior()
     spec = FusionSpec(scale=Scale.LOG, df=DF, event_sd=EVENT_SD)
-    both = fuse_events(_batch([0, 1, 2]), [prior], np.zeros(1, dtype=np.intp), spec)
+    both = fuse_events(
+        _batch([0, 1, 2]), [TabulatedPrior.of(prior)], np.zeros(1, dtype=np.intp), spec
+    )
     points = ReportBatch(
         event=np.zeros(2, dtype=np.intp),
         lo=LO[:2],
@@ -88,7 +92,7 @@ def test_the_at_least_claim_moves_the_posterior() -> None:
         scale=SCALE[:2],
         n_events=1,
     )
-    without = fuse_events(points, [prior], np.zeros(1, dtype=np.intp), spec)
+    without = fuse_events(points, [TabulatedPrior.of(prior)], np.zeros(1, dtype=np.intp), spec)
     assert both.quantiles[0, 2] > without.quantiles[0, 2] + 0.01
     np.testing.assert_allclose(both.weights.sum(), 1.0)
 
@@ -96,7 +100,9 @@ def test_the_at_least_claim_moves_the_posterior() -> None:
 def test_events_are_fused_independently_in_one_batch() -> None:
     prior = _prior()
     spec = FusionSpec(scale=Scale.LOG, df=DF, event_sd=EVENT_SD)
-    alone = fuse_events(_batch([0, 1, 2]), [prior], np.zeros(1, dtype=np.intp), spec)
+    alone = fuse_events(
+        _batch([0, 1, 2]), [TabulatedPrior.of(prior)], np.zeros(1, dtype=np.intp), spec
+    )
     other = np.log1p(np.array([10.0, 14.0]))
     batch = ReportBatch(
         event=np.array([1, 0, 1, 0, 0], dtype=np.intp),
@@ -106,7 +112,7 @@ def test_events_are_fused_independently_in_one_batch() -> None:
         scale=np.array([0.3, SCALE[0], 0.3, SCALE[1], SCALE[2]]),
         n_events=2,
     )
-    together = fuse_events(batch, [prior], np.zeros(2, dtype=np.intp), spec)
+    together = fuse_events(batch, [TabulatedPrior.of(prior)], np.zeros(2, dtype=np.intp), spec)
     np.testing.assert_allclose(together.quantiles[0], alone.quantiles[0], rtol=1e-12)
     np.testing.assert_allclose(together.weights[[1, 3, 4]], alone.weights, rtol=1e-9)
     assert together.quantiles[1, 2] < np.log1p(20.0)
@@ -123,7 +129,7 @@ def test_an_event_without_reports_is_an_error() -> None:
     )
     spec = FusionSpec(scale=Scale.LOG, df=DF, event_sd=EVENT_SD)
     with pytest.raises(ValueError, match="every event needs at least one report"):
-        fuse_events(batch, [_prior()], np.zeros(2, dtype=np.intp), spec)
+        fuse_events(batch, [TabulatedPrior.of(_prior())], np.zeros(2, dtype=np.intp), spec)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from reliability.event_prior import build_event_prior
+from reliability.event_prior import TabulatedPrior, build_event_prior
 from reliability.frames import QUANTITY_KEY
 from reliability.fusion import QUANTILES, FusionSpec, ReportBatch, fuse_events
 from reliability.intervals import report_interval
@@ -81,7 +81,9 @@ def oracle_fuse(
         n_events=keys.height,
     )
     spec = FusionSpec(scale=scale, df=config.nu, event_sd=config.tau_u, grid_size=grid_size)
-    fused = fuse_events(batch, [prior], np.zeros(keys.height, dtype=np.intp), spec)
+    fused = fuse_events(
+        batch, [TabulatedPrior.of(prior)], np.zeros(keys.height, dtype=np.intp), spec
+    )
     natural = scale.inverse(fused.quantiles[:, [0, -1]])
     if scale.is_count:
         natural = np.column_stack(
