@@ -28,6 +28,7 @@ IntArray = npt.NDArray[np.intp]
 
 _REACH_SDS = 8.0
 _TAIL_MASS = 1e-9
+_CELLS_PER_SCALE = 8.0
 _CHUNK_CELLS = 2_000_000
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -121,11 +122,16 @@ class _Chunk:
         grid, loglik, post = self._posterior(lower, upper, spec)
         cdf = np.cumsum(post, axis=1) - post / 2
         step = grid[:, 1] - grid[:, 0]
-        tails = _quantiles(grid, cdf, np.array([_TAIL_MASS, 1 - _TAIL_MASS]))
-        lower = np.maximum(lower, tails[:, 0] - 2 * step)
-        upper = np.minimum(upper, tails[:, 1] + 2 * step)
-        grid, loglik, post = self._posterior(lower, upper, spec)
-        cdf = np.cumsum(post, axis=1) - post / 2
+        # A second pass zooms in where the mass is, unless the first grid already resolves
+        # the sharpest likelihood of every event (always so for a single report).
+        counts = np.diff(np.append(self.starts, self.event.size))
+        sharpest = np.minimum.reduceat(self.scale, self.starts) / np.sqrt(counts)
+        if np.any(step > sharpest / _CELLS_PER_SCALE):
+            tails = _quantiles(grid, cdf, np.array([_TAIL_MASS, 1 - _TAIL_MASS]))
+            lower = np.maximum(lower, tails[:, 0] - 2 * step)
+            upper = np.minimum(upper, tails[:, 1] + 2 * step)
+            grid, loglik, post = self._posterior(lower, upper, spec)
+            cdf = np.cumsum(post, axis=1) - post / 2
         quantiles = _quantiles(grid, cdf, np.array(QUANTILES))
         mean = np.sum(post * spec.scale.inverse(grid), axis=1)
         pit = (
