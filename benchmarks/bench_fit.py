@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--sizes", nargs="+", type=parse_size, default=[100_000, 300_000, 10**6])
     parser.add_argument(
-        "--cv-sizes", nargs="*", type=parse_size, default=[10**6], help="sizes that also run CV"
+        "--cv-sizes", nargs="*", type=parse_size, default=[100_000], help="sizes that also run CV"
     )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)

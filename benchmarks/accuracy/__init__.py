@@ -23,7 +23,7 @@ def provenance() -> str:
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-        return done.stdout.strip() if done.returncode == 0 else "unknown"
+        return done.stdout.rstrip("\n") if done.returncode == 0 else "unknown"
 
     dirty = git("status", "--porcelain", "--", "reliability").splitlines()
     changed = ", ".join(line[3:] for line in dirty) or "none"
