@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from reliability.effects import Effects
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
 from reliability.pooling import fit_sd_prior, paule_mandel
@@ -36,7 +37,8 @@ class MetricData:
     """One metric's reports matched to consensus, on the model scale.
 
     ``outlet_group[o]`` is the registry group code of outlet ``o``, or ``-1`` when it has none.
-    ``offset`` holds known shifts of a report's expectation, ``weight`` its likelihood weight.
+    ``offset`` holds known shifts of a report's expectation, ``weight`` its likelihood weight,
+    ``effects`` the stratum cells and lag bins whose effects are estimated with the biases.
     """
 
     outlet: IntArray
@@ -49,6 +51,7 @@ class MetricData:
     n_groups: int
     offset: FloatArray
     weight: FloatArray
+    effects: Effects | None = None
 
     @property
     def n_outlets(self) -> int:
@@ -84,6 +87,11 @@ class MetricFit:
     event_sd: float
     iterations: int
     converged: bool
+    stratum_delta: FloatArray
+    stratum_delta_se: FloatArray
+    stratum_sd: float
+    lag_effect: FloatArray
+    lag_se: FloatArray
 
     def bias_interval(self, level: float = 0.90) -> tuple[FloatArray, FloatArray]:
         half = stats.t.ppf(0.5 + level / 2, self.bias_dof) * self.bias_se
@@ -140,7 +148,14 @@ def fit_metric(
     floor2 = (0.01 * spread if sd_floor is None else sd_floor) ** 2
     b0 = group_sum(o, w * np.clip(mid, centre - 3 * spread, centre + 3 * spread), n_out)
     b0 = np.where(n_rep > 0, b0 / np.maximum(n_rep, 1e-12), centre)
-    theta = np.concatenate([b0, np.full(n_out, np.log(spread**2)), np.zeros(n_ev)])
+    effects = data.effects if data.effects is not None else Effects.none(o.size)
+    theta = np.concatenate(
+        [
+            b0,
+            np.full(n_out, np.log(spread**2)),
+            np.zeros(n_ev + effects.n_cells + effects.n_lag_bins),
+        ]
+    )
     step = _EmStep(
         data,
         ra,
@@ -152,6 +167,7 @@ def fit_metric(
         s0=spread,
         event_var=0.25 * spread**2,
         floor2=floor2,
+        effects=effects,
         between_floor2=(0.05 * spread if between_sd_floor is None else between_sd_floor) ** 2,
     )
     step.groups = _group_hyper(
@@ -163,6 +179,7 @@ def fit_metric(
         theta, used, _ = _squarem(step, theta, max_iter, _ROUGH * tol * spread)
         iterations += used
         own, own_var = _unpooled(step, theta)
+        step.stratum_var = _stratum_var(step, theta)
         groups = _group_hyper(own, own_var, group, data.n_groups, n_rep, step.between_floor2)
         moved = float(np.max(np.abs(np.log(groups.group_var / step.groups.group_var))))
         step.groups = groups
@@ -242,27 +259,45 @@ class _EmStep:
         s0: float,
         event_var: float,
         floor2: float,
+        effects: Effects,
         between_floor2: float,
     ) -> None:
         self.data, self.ra, self.rb, self.group, self.n_rep = data, ra, rb, group, n_rep
         self.df, self.nu0, self.s0, self.event_var = df, nu0, s0, event_var
         self.floor2, self.between_floor2 = floor2, between_floor2
+        self.effects = effects
+        self.stratum_var = max(0.25 * s0**2, between_floor2)
         # Variance of a Student-t location estimate relative to a normal one.
         self.kappa = (df + 3.0) / (df + 1.0)
         self.groups: _Hyper
         self.last: _Moments
 
     def unpack(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        n_out = self.data.n_outlets
-        return theta[:n_out], np.exp(theta[n_out : 2 * n_out]), theta[2 * n_out :]
+        n_out, n_ev = self.data.n_outlets, self.data.n_events
+        return (
+            theta[:n_out],
+            np.exp(theta[n_out : 2 * n_out]),
+            theta[2 * n_out : 2 * n_out + n_ev],
+        )
+
+    def unpack_effects(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        start = 2 * self.data.n_outlets + self.data.n_events
+        middle = start + self.effects.n_cells
+        return theta[start:middle], theta[middle : middle + self.effects.n_lag_bins]
+
+    def offset(self, theta: FloatArray) -> FloatArray:
+        return self.effects.offset(*self.unpack_effects(theta))
 
     def __call__(self, theta: FloatArray) -> FloatArray:
         data = self.data
         o, e = data.outlet, data.event
         n_out, n_ev = data.n_outlets, data.n_events
         b, sigma2, u = self.unpack(theta)
+        delta, lam = self.unpack_effects(theta)
+        fx = self.effects
+        off = fx.offset(delta, lam)
         event_var = self.event_var
-        m = b[o] + u[e]
+        m = b[o] + u[e] + off
         s = np.sqrt(sigma2[o])
         ew, ewz, ewz2 = tilted_moments((self.ra - m) / s, (self.rb - m) / s, self.df)
         ew, ewz, ewz2 = ew * data.weight, ewz * data.weight, ewz2 * data.weight
@@ -270,24 +305,30 @@ class _EmStep:
         ytil = m + s * ewz / np.maximum(ew, 1e-300)
 
         precision_e = 1.0 / event_var + group_sum(e, omega, n_ev)
-        u_new = group_sum(e, omega * (ytil - b[o]), n_ev) / precision_e
+        u_new = group_sum(e, omega * (ytil - b[o] - off), n_ev) / precision_e
         v_e = 1.0 / precision_e
 
         info = group_sum(o, omega, n_out)
-        raw = group_sum(o, omega * (ytil - u_new[e]), n_out) / np.maximum(info, 1e-300)
+        raw = group_sum(o, omega * (ytil - u_new[e] - off), n_out) / np.maximum(info, 1e-300)
         hyper = self.groups
         prior_mean = hyper.group_mean[self.group]
         prior_var = hyper.group_var[self.group]
         b_new = (prior_mean / prior_var + info * raw) / (1.0 / prior_var + info)
 
-        dm = m - (b_new[o] + u_new[e])
+        base = ytil - u_new[e] - b_new[o]
+        no_cells = np.zeros(fx.n_cells)
+        delta_new = fx.update_strata(omega, base - fx.offset(no_cells, lam), self.stratum_var)
+        lam_new = fx.update_lag(omega, base - fx.offset(delta_new, np.zeros(fx.n_lag_bins)))
+        off_new = fx.offset(delta_new, lam_new)
+
+        dm = m - (b_new[o] + u_new[e] + off_new)
         ss = group_sum(o, sigma2[o] * ewz2 + 2 * s * ewz * dm + ew * dm * dm + ew * v_e[e], n_out)
         sigma2_new = np.maximum((self.nu0 * self.s0**2 + ss) / (self.nu0 + self.n_rep), self.floor2)
         hyper = replace(hyper, event_var=event_var, nu0=self.nu0, s0=self.s0)
         self.last = _Moments(
             ss=ss, u_var=v_e, leverage=info / (info + 1.0 / prior_var), hyper=hyper
         )
-        return np.concatenate([b_new, np.log(sigma2_new), u_new])
+        return np.concatenate([b_new, np.log(sigma2_new), u_new, delta_new, lam_new])
 
 
 def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -303,25 +344,61 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     o, e, w = data.outlet, data.event, data.weight
     n_out, n_ev = data.n_outlets, data.n_events
     b, sigma2, u = step.unpack(theta)
+    off = step.offset(theta)
     s = np.sqrt(sigma2[o])
-    m = b[o] + u[e]
+    m = b[o] + u[e] + off
     ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, step.df)
     omega = ew * w / sigma2[o]
     ytil = m + s * ewz / np.maximum(ew, 1e-300)
     precision_e = 1.0 / step.event_var + group_sum(e, omega, n_ev)
     v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
-    u_without = (group_sum(e, omega * (ytil - b[o]), n_ev)[e] - omega * (ytil - b[o])) * v_without
+    shifted = ytil - b[o] - off
+    u_without = (group_sum(e, omega * shifted, n_ev)[e] - omega * shifted) * v_without
     scale = np.sqrt(sigma2[o] + v_without)
     own = b.copy()
     info = np.zeros(n_out)
     for _ in range(_UNPOOLED_STEPS):
-        centre = own[o] + u_without
+        centre = own[o] + u_without + off
         ew, ewz, _ = tilted_moments((step.ra - centre) / scale, (step.rb - centre) / scale, step.df)
         weight = ew * w / scale**2
         info = group_sum(o, weight, n_out)
-        target = centre + scale * ewz / np.maximum(ew, 1e-300) - u_without
+        target = centre + scale * ewz / np.maximum(ew, 1e-300) - u_without - off
         own = np.where(info > 0, group_sum(o, weight * target, n_out) / np.maximum(info, 1e-300), b)
     return own, step.kappa / np.maximum(info, 1e-300)
+
+
+def _stratum_var(step: _EmStep, theta: FloatArray) -> float:
+    """Between-cell variance of stratum deviations, by Paule–Mandel on unshrunk deviations."""
+    fx = step.effects
+    if fx.n_cells < 2:
+        return step.stratum_var
+    data = step.data
+    o, e = data.outlet, data.event
+    b, sigma2, u = step.unpack(theta)
+    delta, lam = step.unpack_effects(theta)
+    m = b[o] + u[e] + fx.offset(delta, lam)
+    s = np.sqrt(sigma2[o])
+    ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, step.df)
+    omega = ew * data.weight / sigma2[o]
+    ytil = m + s * ewz / np.maximum(ew, 1e-300)
+    resid = ytil - b[o] - u[e] - fx.offset(np.zeros(fx.n_cells), lam)
+    raw, info = fx.raw_strata(omega, resid)
+    keep = info > 0
+    if int(keep.sum()) < 2:
+        return step.stratum_var
+    tau2, _, _ = paule_mandel(
+        raw[keep], step.kappa / info[keep], np.zeros(int(keep.sum()), dtype=np.intp), 1
+    )
+    return max(float(np.nan_to_num(tau2[0])), step.between_floor2)
+
+
+def _lag_se(fx: Effects, omega: FloatArray, kappa: float) -> FloatArray:
+    """Standard errors of the lag effects relative to the reference bin (zero there)."""
+    if not fx.n_lag_bins:
+        return np.zeros(0)
+    var = kappa / np.maximum(fx.lag_info(omega), 1e-300)
+    relative = np.sqrt(var + var[fx.reference])
+    return np.asarray(np.where(np.arange(fx.n_lag_bins) == fx.reference, 0.0, relative))
 
 
 def _midpoints(ra: FloatArray, rb: FloatArray) -> FloatArray:
@@ -420,6 +497,7 @@ def _robust_information(
     omega: FloatArray,
     ytil: FloatArray,
     v_without: FloatArray,
+    off: FloatArray,
 ) -> FloatArray:
     """Sandwich information ``H^2 / S`` about each outlet's bias.
 
@@ -430,10 +508,10 @@ def _robust_information(
     data = step.data
     o, e, w = data.outlet, data.event, data.weight
     n_out, n_ev = data.n_outlets, data.n_events
-    totals = group_sum(e, omega * (ytil - b[o]), n_ev)[e]
-    u_without = (totals - omega * (ytil - b[o])) * v_without
+    shifted = ytil - b[o] - off
+    u_without = (group_sum(e, omega * shifted, n_ev)[e] - omega * shifted) * v_without
     scale = np.sqrt(sigma2[o] + v_without)
-    centre = b[o] + u_without
+    centre = b[o] + u_without + off
     grad, curv = location_score(
         (step.ra - centre) / scale, (step.rb - centre) / scale, scale, step.df
     )
@@ -450,7 +528,10 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     o, e = data.outlet, data.event
     n_out, n_ev = data.n_outlets, data.n_events
     b, sigma2, u = step.unpack(theta)
-    m = b[o] + u[e]
+    delta, lam = step.unpack_effects(theta)
+    fx = step.effects
+    off = fx.offset(delta, lam)
+    m = b[o] + u[e] + off
     s = np.sqrt(sigma2[o])
     ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, df)
     ew, ewz = ew * data.weight, ewz * data.weight
@@ -464,7 +545,7 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     with np.errstate(divide="ignore"):
         per_report = np.where(omega > 0, 1.0 / (kappa / omega + v_without), 0.0)
     model_info = group_sum(o, per_report, n_out)
-    info = np.minimum(model_info, _robust_information(step, b, sigma2, omega, ytil, v_without))
+    info = np.minimum(model_info, _robust_information(step, b, sigma2, omega, ytil, v_without, off))
     prior_prec = 1.0 / hyper.group_var[group]
     post_prec = prior_prec + info
     pull = prior_prec / post_prec
@@ -493,4 +574,10 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         event_sd=float(np.sqrt(hyper.event_var)),
         iterations=iterations,
         converged=converged,
+        stratum_delta=delta,
+        stratum_delta_se=1.0 / np.sqrt(1.0 / step.stratum_var + fx.cell_info(omega) / kappa),
+        stratum_sd=float(np.sqrt(step.stratum_var)),
+        lag_effect=lam,
+        # The reference bin is held at zero; the others are known relative to it.
+        lag_se=_lag_se(fx, omega, kappa),
     )

@@ -28,6 +28,7 @@ import polars as pl
 
 from reliability import frames
 from reliability.crossval import cross_validate
+from reliability.effects import LAG_EDGES, Effects, lag_bins
 from reliability.figures import resolve_figure
 from reliability.fusion import QUANTILES, FusedEvents, FusionSpec, ReportBatch, fuse_events
 from reliability.intervals import report_interval, truth_interval, truth_point
@@ -39,8 +40,10 @@ from reliability.params import (
     event_priors,
     factor_of,
     group_priors,
+    lag_curve,
     metric_params,
     outlet_scores,
+    stratum_biases,
 )
 from reliability.records import DEFAULT_METRIC, Figure, FigureKind, Report
 from reliability.results import Estimate, Fusion, OutletParams, ReportWeight, Score
@@ -63,6 +66,8 @@ KEY = list(frames.QUANTITY_KEY)
 LOG_SD_FLOOR = 0.01
 #: Outlets of one group are never assumed to share exactly one bias (docs/model.md).
 LOG_BETWEEN_SD_FLOOR = 0.02
+#: A lag bin needs this many reports (and 2% of dated ones) to be the lag curve's zero.
+MIN_REFERENCE_REPORTS = 30
 
 
 class UnknownMetricError(KeyError):
@@ -95,6 +100,8 @@ class OutletModel:
         grid_size: int = 256,
         seed: int = 0,
         half_life_days: float | None = None,
+        stratum_bias: bool = True,
+        lag_effect: bool = True,
         stale_days: float = 365.0,
         max_iter: int = 500,
     ) -> None:
@@ -104,6 +111,8 @@ class OutletModel:
         self.grid_size = grid_size
         self.seed = seed
         self.half_life_days = half_life_days
+        self.stratum_bias = stratum_bias
+        self.lag_effect = lag_effect
         self.stale_days = stale_days
         self.max_iter = max_iter
 
@@ -116,6 +125,8 @@ class OutletModel:
             "grid_size": self.grid_size,
             "seed": self.seed,
             "half_life_days": self.half_life_days,
+            "stratum_bias": self.stratum_bias,
+            "lag_effect": self.lag_effect,
             "stale_days": self.stale_days,
             "max_iter": self.max_iter,
         }
@@ -194,6 +205,7 @@ class OutletModel:
             [group_code.get(reg.get(n, {}).get("group"), -1) for n in names], dtype=np.intp
         )
         weight = self._recency_weights(event_code)
+        effects, cell_strata = self._effects(event_code, outlet_idx)
         data = MetricData(
             outlet=outlet_idx,
             event=ev,
@@ -205,6 +217,7 @@ class OutletModel:
             n_groups=len(group_names),
             offset=np.zeros(ev.size),
             weight=weight,
+            effects=effects,
         )
         fit = fit_metric(
             data,
@@ -216,7 +229,15 @@ class OutletModel:
 
         c_lo, c_hi = truth_interval(cons["low"].to_numpy(), cons["high"].to_numpy(), scale)
         priors = event_priors(truth_point(c_lo, c_hi), cons["stratum"].to_list(), scale)
-        params = metric_params(metric, scale, fit, priors, n_reports=int(ev.size), n_events=n_ev)
+        params = metric_params(
+            metric,
+            scale,
+            fit,
+            priors,
+            n_reports=int(ev.size),
+            n_events=n_ev,
+            lag=lag_curve(fit) if effects.n_lag_bins else None,
+        )
         stats = rep.group_by("outlet").agg(
             pl.col("event_id").n_unique().alias("n_events"),
             pl.col("published_at").max().alias("last"),
@@ -231,8 +252,35 @@ class OutletModel:
             n_events=np.array([by_outlet.get(n, {}).get("n_events", 0) for n in names]),
             n_reports=np.bincount(outlet_idx, minlength=len(names)),
         )
-        scores = outlet_scores(metric, scale, fit, info, params)
+        strata = stratum_biases(fit, effects, cell_strata, scale, len(names))
+        scores = outlet_scores(metric, scale, fit, info, params, strata)
         return params, group_priors(metric, fit, group_names), scores
+
+    def _effects(self, frame: pl.DataFrame, outlet_idx: IntArray) -> tuple[Effects, list[str]]:
+        """Stratum cells (outlet, stratum) and reporting-lag bins of the fitted reports."""
+        effects = Effects.none(frame.height)
+        cell, cell_outlet, cell_strata = effects.cell, effects.cell_outlet, []
+        if self.stratum_bias and frame["stratum"].null_count() < frame.height:
+            cells = (
+                pl.DataFrame({"o": outlet_idx, "stratum": frame["stratum"]})
+                .with_row_index("row")
+                .filter(pl.col("stratum").is_not_null())
+            )
+            keys = cells.select("o", "stratum").unique().sort("o", "stratum").with_row_index("c")
+            coded = cells.join(keys, on=["o", "stratum"])
+            cell = np.full(frame.height, -1, dtype=np.intp)
+            cell[coded["row"].to_numpy()] = coded["c"].to_numpy()
+            cell_outlet = keys["o"].to_numpy().astype(np.intp)
+            cell_strata = keys["stratum"].to_list()
+        lag_bin, reference = effects.lag_bin, -1
+        if self.lag_effect:
+            bins = lag_bins(_lag_days(frame))
+            counts = np.bincount(bins[bins >= 0], minlength=len(LAG_EDGES))
+            # The reference is the latest bin with enough reports to pin the curve down.
+            solid = np.flatnonzero(counts >= max(MIN_REFERENCE_REPORTS, 0.02 * counts.sum()))
+            if np.count_nonzero(counts) >= 2 and solid.size:
+                lag_bin, reference = bins, int(solid.max())
+        return Effects(cell, cell_outlet, lag_bin, reference), cell_strata
 
     def _recency_weights(self, frame: pl.DataFrame) -> FloatArray:
         """Exponential down-weighting of old reports (all 1 without ``half_life_days``)."""
@@ -303,6 +351,8 @@ class OutletModel:
             grid_size=int(_number(config.get("grid_size", 256))),
             seed=int(_number(config.get("seed", 0))),
             stale_days=float(_number(config.get("stale_days", 365.0))),
+            stratum_bias=bool(config.get("stratum_bias", True)),
+            lag_effect=bool(config.get("lag_effect", True)),
         )
         model._install({m.metric: m for m in table.metrics}, table.groups, table.outlets)
         model.diagnostics_ = table.diagnostics
@@ -334,7 +384,7 @@ class OutletModel:
         lookup = self.lookup(report.metric)
         outlet = self.canonical(report.outlet)
         figure = _figure(report, lookup.scale)
-        pred = lookup.predict(outlet)
+        pred = lookup.predict(outlet, report.stratum, _report_lag(report))
         fused = self._fuse_one(lookup, [figure], [pred], report.stratum)
         cold = pred.score is None or pred.score.cold_start
         return Score(
@@ -363,7 +413,8 @@ class OutletModel:
         collapsed = _collapsed(outlets, cites, figures)
         # A repeated figure speaks with the voice of the outlet it came from.
         preds = [
-            lookup.predict(c if c is not None else o) for o, c in zip(outlets, cites, strict=True)
+            lookup.predict(c if c is not None else o, r.stratum, _report_lag(r))
+            for o, c, r in zip(outlets, cites, reports, strict=True)
         ]
         active = [i for i, c in enumerate(collapsed) if not c]
         fused = self._fuse_one(
@@ -461,7 +512,12 @@ class OutletModel:
         rep = rep.unique(subset=[*KEY, "source", "low", "high"], keep="first", maintain_order=True)
         keys = rep.select(KEY).unique(maintain_order=True).with_row_index("event")
         rep = rep.join(keys, on=KEY, nulls_equal=True)
-        preds = [lookup.predict(s) for s in rep["source"].to_list()]
+        preds = [
+            lookup.predict(source, stratum, lag)
+            for source, stratum, lag in zip(
+                rep["source"].to_list(), rep["stratum"].to_list(), _lag_days(rep), strict=True
+            )
+        ]
         lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
         batch = ReportBatch(
             event=rep["event"].to_numpy().astype(np.intp),
@@ -508,7 +564,12 @@ class OutletModel:
         for metric in sorted(reports["metric"].unique().to_list()):
             lookup = self.lookup(metric)
             rep = reports.filter(pl.col("metric") == metric)
-            preds = [lookup.predict(o) for o in rep["outlet"].to_list()]
+            preds = [
+                lookup.predict(outlet, stratum, lag)
+                for outlet, stratum, lag in zip(
+                    rep["outlet"].to_list(), rep["stratum"].to_list(), _lag_days(rep), strict=True
+                )
+            ]
             lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
             batch = ReportBatch(
                 event=np.arange(rep.height, dtype=np.intp),
@@ -634,3 +695,28 @@ def _outlet_params(outlet: str, metric: str, pred: Prediction, scale: Scale) -> 
         sd=pred.sd,
         cold_start=score is None or score.cold_start,
     )
+
+
+def _lag_days(frame: pl.DataFrame) -> FloatArray:
+    """Days from each report's event to its publication (nan where either is unknown)."""
+    days = frame.select(
+        (
+            (pl.col("published_at") - pl.col("event_date").cast(pl.Datetime("us", "UTC")))
+            .dt.total_seconds()
+            .cast(pl.Float64)
+            / 86400.0
+        ).fill_null(float("nan"))
+    ).to_series()
+    return np.asarray(days.to_numpy(), dtype=np.float64)
+
+
+def _report_lag(report: Report) -> float | None:
+    if report.published_at is None or report.event_date is None:
+        return None
+    published = report.published_at
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    start = datetime(
+        report.event_date.year, report.event_date.month, report.event_date.day, tzinfo=UTC
+    )
+    return (published - start).total_seconds() / 86400.0

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from reliability.effects import LAG_EDGES, Effects, lag_bins
 from reliability.event_prior import TabulatedPrior, build_event_prior
 from reliability.metric_fit import MetricFit
 from reliability.scales import Scale
@@ -95,6 +96,43 @@ def event_priors(theta: FloatArray, strata: list[str | None], scale: Scale) -> l
         mask = present & (labels == label)
         if int(mask.sum()) >= MIN_STRATUM_EVENTS:
             out.append(build_event_prior(theta[mask], count=scale.is_count, stratum=label))
+    return out
+
+
+def lag_curve(fit: MetricFit) -> LagEffect:
+    """The shared reporting-lag effect with 90% intervals, one value per lag bin."""
+    half = float(stats.norm.ppf(0.95)) * fit.lag_se
+    return LagEffect(
+        days=list(LAG_EDGES),
+        effect=[float(v) for v in fit.lag_effect],
+        lo90=[float(v) for v in fit.lag_effect - half],
+        hi90=[float(v) for v in fit.lag_effect + half],
+    )
+
+
+def stratum_biases(
+    fit: MetricFit, effects: Effects, cell_strata: list[str], scale: Scale, n_outlets: int
+) -> list[list[StratumBias]]:
+    """Per outlet, its bias for each stratum it reported: overall bias plus the deviation."""
+    out: list[list[StratumBias]] = [[] for _ in range(n_outlets)]
+    if not effects.n_cells:
+        return out
+    has = effects.cell >= 0
+    counts = np.bincount(effects.cell[has], minlength=effects.n_cells)
+    z = float(stats.norm.ppf(0.95))
+    for c, (outlet, stratum) in enumerate(zip(effects.cell_outlet, cell_strata, strict=True)):
+        estimate = float(fit.bias[outlet] + fit.stratum_delta[c])
+        se = float(np.hypot(fit.bias_se[outlet], fit.stratum_delta_se[c]))
+        bias = Interval(estimate, estimate - z * se, estimate + z * se)
+        out[outlet].append(
+            StratumBias(
+                stratum=stratum,
+                n_reports=int(counts[c]),
+                bias=bias,
+                bias_se=se,
+                factor=factor_of(bias, scale),
+            )
+        )
     return out
 
 
@@ -191,7 +229,30 @@ class MetricLookup:
     def prior_for(self, stratum: str | None) -> int:
         return self.prior_index.get(stratum, 0)
 
-    def predict(self, outlet: str) -> Prediction:
+    def predict(
+        self, outlet: str, stratum: str | None = None, lag_days: float | None = None
+    ) -> Prediction:
+        """The outlet's expected error for a report on ``stratum``, ``lag_days`` after the event."""
+        base = self._outlet(outlet)
+        bias, bias_se, interval = base.bias, base.bias_se, base.bias_interval
+        if stratum is not None and base.score is not None:
+            own = next((sb for sb in base.score.strata if sb.stratum == stratum), None)
+            if own is not None:
+                bias, bias_se, interval = own.bias.estimate, own.bias_se, own.bias
+        lag = self.params.lag
+        if lag is not None and lag_days is not None and np.isfinite(lag_days):
+            bias += lag.effect[int(lag_bins(np.array([lag_days]))[0])]
+        return Prediction(
+            bias=bias,
+            scale=float(np.hypot(base.sd.estimate, bias_se)),
+            score=base.score,
+            group=base.group,
+            bias_interval=interval,
+            bias_se=bias_se,
+            sd=base.sd,
+        )
+
+    def _outlet(self, outlet: str) -> Prediction:
         score = self.outlets.get(outlet)
         if score is not None:
             # Registry outlets without reports carry their group prior in the table already.
