@@ -184,6 +184,7 @@ def small_datasets(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
     return reports, consensus
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=small_datasets())
 def test_random_small_datasets_give_finite_ordered_answers(
