@@ -1,7 +1,9 @@
 """Report-level effects beyond the outlet's bias: whose casualties, and how early.
 
-- **Stratum bias**: ``delta_{o,s} ~ N(0, tau_s^2)``, so an outlet's bias for one stratum
-  (whose casualties) is ``b_o + delta_{o,s}``, shrunk toward its overall bias.
+- **Stratum bias**: ``delta_{o,s} ~ N(eta_{g,s}, tau_s^2)``, so an outlet's bias for one
+  stratum (whose casualties) is ``b_o + delta_{o,s}``, shrunk toward its overall bias plus its
+  group's typical lean on that stratum (``eta``, centred within each group; zero for outlets
+  without a group).
 - **Reporting lag**: a shared, piecewise-constant ``lambda(days after the event)`` over
   doubling bins, zero in the latest populated bin (reports long after the event define the
   outlet's bias), so early undercounting is not charged to the outlet.
@@ -46,6 +48,7 @@ class Effects:
 
     cell: IntArray
     cell_outlet: IntArray
+    cell_stratum: IntArray
     lag_bin: IntArray
     reference: int
 
@@ -53,7 +56,9 @@ class Effects:
     def none(cls, n_reports: int) -> Effects:
         empty = np.zeros(0, dtype=np.intp)
         off = np.full(n_reports, -1, dtype=np.intp)
-        return cls(cell=off, cell_outlet=empty, lag_bin=off.copy(), reference=-1)
+        return cls(
+            cell=off, cell_outlet=empty, cell_stratum=empty, lag_bin=off.copy(), reference=-1
+        )
 
     @property
     def n_cells(self) -> int:
@@ -76,13 +81,17 @@ class Effects:
         has = self.cell >= 0
         return group_sum(self.cell[has], omega[has], self.n_cells)
 
-    def update_strata(self, omega: FloatArray, resid: FloatArray, var: float) -> FloatArray:
-        """Posterior mean of each cell's deviation, shrunk toward zero with variance ``var``."""
+    def update_strata(
+        self, omega: FloatArray, resid: FloatArray, prior_mean: FloatArray, var: float
+    ) -> FloatArray:
+        """Posterior mean of each cell's deviation, shrunk toward ``prior_mean`` (var ``var``)."""
         if not self.n_cells:
             return np.zeros(0)
         has = self.cell >= 0
         total = group_sum(self.cell[has], omega[has] * resid[has], self.n_cells)
-        return np.asarray(total / (self.cell_info(omega) + 1.0 / var), dtype=np.float64)
+        return np.asarray(
+            (total + prior_mean / var) / (self.cell_info(omega) + 1.0 / var), dtype=np.float64
+        )
 
     def raw_strata(self, omega: FloatArray, resid: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Unshrunk cell deviations and their information, for the between-cell variance."""

@@ -179,7 +179,7 @@ def fit_metric(
         theta, used, _ = _squarem(step, theta, max_iter, _ROUGH * tol * spread)
         iterations += used
         own, own_var = _unpooled(step, theta)
-        step.stratum_var = _stratum_var(step, theta)
+        step.stratum_mean, step.stratum_var = _stratum_prior(step, theta)
         groups = _group_hyper(own, own_var, group, data.n_groups, n_rep, step.between_floor2)
         moved = float(np.max(np.abs(np.log(groups.group_var / step.groups.group_var))))
         step.groups = groups
@@ -267,6 +267,7 @@ class _EmStep:
         self.floor2, self.between_floor2 = floor2, between_floor2
         self.effects = effects
         self.stratum_var = max(0.25 * s0**2, between_floor2)
+        self.stratum_mean = np.zeros(effects.n_cells)
         # Variance of a Student-t location estimate relative to a normal one.
         self.kappa = (df + 3.0) / (df + 1.0)
         self.groups: _Hyper
@@ -317,7 +318,9 @@ class _EmStep:
 
         base = ytil - u_new[e] - b_new[o]
         no_cells = np.zeros(fx.n_cells)
-        delta_new = fx.update_strata(omega, base - fx.offset(no_cells, lam), self.stratum_var)
+        delta_new = fx.update_strata(
+            omega, base - fx.offset(no_cells, lam), self.stratum_mean, self.stratum_var
+        )
         lam_new = fx.update_lag(omega, base - fx.offset(delta_new, np.zeros(fx.n_lag_bins)))
         off_new = fx.offset(delta_new, lam_new)
 
@@ -367,11 +370,17 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     return own, step.kappa / np.maximum(info, 1e-300)
 
 
-def _stratum_var(step: _EmStep, theta: FloatArray) -> float:
-    """Between-cell variance of stratum deviations, by Paule–Mandel on unshrunk deviations."""
+def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]:
+    """Prior of the stratum deviations: each group's lean per stratum, and the spread around it.
+
+    From unshrunk cell biases (outlet x stratum): the spread is the between-cell variance
+    *within* each outlet, by Paule–Mandel with one group per outlet, pooled over outlets; a
+    group's lean on a stratum is the mean deviation of its outlets' cells from their own
+    outlet's mean. Leans are zero for outlets without a group.
+    """
     fx = step.effects
     if fx.n_cells < 2:
-        return step.stratum_var
+        return step.stratum_mean, step.stratum_var
     data = step.data
     o, e = data.outlet, data.event
     b, sigma2, u = step.unpack(theta)
@@ -381,15 +390,30 @@ def _stratum_var(step: _EmStep, theta: FloatArray) -> float:
     ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, step.df)
     omega = ew * data.weight / sigma2[o]
     ytil = m + s * ewz / np.maximum(ew, 1e-300)
-    resid = ytil - b[o] - u[e] - fx.offset(np.zeros(fx.n_cells), lam)
-    raw, info = fx.raw_strata(omega, resid)
+    cell_bias, info = fx.raw_strata(omega, ytil - u[e] - fx.offset(np.zeros(fx.n_cells), lam))
     keep = info > 0
-    if int(keep.sum()) < 2:
-        return step.stratum_var
-    tau2, _, _ = paule_mandel(
-        raw[keep], step.kappa / info[keep], np.zeros(int(keep.sum()), dtype=np.intp), 1
+    owner = fx.cell_outlet[keep]
+    k = np.bincount(owner, minlength=data.n_outlets)
+    tau2, outlet_mean, _ = paule_mandel(
+        cell_bias[keep], step.kappa / info[keep], owner, data.n_outlets
     )
-    return max(float(np.nan_to_num(tau2[0])), step.between_floor2)
+    usable = (k >= 2) & np.isfinite(tau2)
+    if not usable.any():
+        return step.stratum_mean, step.stratum_var
+    pooled = float(np.average(tau2[usable], weights=k[usable] - 1))
+    n_strata = int(fx.cell_stratum.max()) + 1
+    cell_group = (step.group[fx.cell_outlet] * n_strata + fx.cell_stratum)[keep]
+    paired = usable[owner]
+    n_cell_groups = (data.n_groups + 1) * n_strata
+    weight = np.where(paired, info[keep], 0.0)
+    deviation = cell_bias[keep] - outlet_mean[owner]
+    lean = group_sum(cell_group, weight * deviation, n_cell_groups) / np.maximum(
+        group_sum(cell_group, weight, n_cell_groups), 1e-300
+    )
+    lean = lean.reshape(data.n_groups + 1, n_strata)
+    lean[data.n_groups] = 0.0
+    prior = lean[step.group[fx.cell_outlet], fx.cell_stratum]
+    return np.asarray(prior, dtype=np.float64), max(pooled, step.between_floor2)
 
 
 def _lag_se(fx: Effects, omega: FloatArray, kappa: float) -> FloatArray:

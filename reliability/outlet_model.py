@@ -260,6 +260,7 @@ class OutletModel:
         """Stratum cells (outlet, stratum) and reporting-lag bins of the fitted reports."""
         effects = Effects.none(frame.height)
         cell, cell_outlet, cell_strata = effects.cell, effects.cell_outlet, []
+        cell_stratum = effects.cell_stratum
         if self.stratum_bias and frame["stratum"].null_count() < frame.height:
             cells = (
                 pl.DataFrame({"o": outlet_idx, "stratum": frame["stratum"]})
@@ -272,6 +273,8 @@ class OutletModel:
             cell[coded["row"].to_numpy()] = coded["c"].to_numpy()
             cell_outlet = keys["o"].to_numpy().astype(np.intp)
             cell_strata = keys["stratum"].to_list()
+            names = sorted(set(cell_strata))
+            cell_stratum = np.array([names.index(x) for x in cell_strata], dtype=np.intp)
         lag_bin, reference = effects.lag_bin, -1
         if self.lag_effect:
             bins = lag_bins(_lag_days(frame))
@@ -280,7 +283,7 @@ class OutletModel:
             solid = np.flatnonzero(counts >= max(MIN_REFERENCE_REPORTS, 0.02 * counts.sum()))
             if np.count_nonzero(counts) >= 2 and solid.size:
                 lag_bin, reference = bins, int(solid.max())
-        return Effects(cell, cell_outlet, lag_bin, reference), cell_strata
+        return Effects(cell, cell_outlet, cell_stratum, lag_bin, reference), cell_strata
 
     def _recency_weights(self, frame: pl.DataFrame) -> FloatArray:
         """Exponential down-weighting of old reports (all 1 without ``half_life_days``)."""
