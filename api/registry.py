@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import anyio
-from reliability.outlet_model import OutletModel
 
 from api.catalog import OutletCatalog
 from api.observability import Metrics
 from api.problems import ProblemError
+from reliability.outlet_model import OutletModel
 from reliability.table import ScoreTable
 from reliability.tablestore import TableStore, decode_table
 

@@ -14,13 +14,13 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body
-from reliability.outlet_model import UnknownMetricError
 
 from api.access import KEY_PROBLEMS, KEY_SECURITY, SCOPE_OPT, require_json
 from api.problems import FieldError, ProblemError, problem_responses
 from api.registry import Snapshot
 from api.settings import Settings
 from reliability.figures import FigureError, resolve_figure
+from reliability.outlet_model import UnknownMetricError
 from reliability.records import DEFAULT_METRIC, Report
 from reliability.results import Fusion, Score
 from reliability.scales import Scale

@@ -142,11 +142,14 @@ def fit_metric(
     group = np.where(data.outlet_group >= 0, data.outlet_group, data.n_groups)
     n_rep = group_sum(o, w, n_out)
 
+    # Claims such as "at least 0" bound nothing and carry no information about the start.
     mid = _midpoints(ra, rb)
+    mid = mid[np.isfinite(mid)]
     centre = float(np.median(mid)) if mid.size else 0.0
     spread = max(float(np.median(np.abs(mid - centre))) * 1.4826, 1e-3) if mid.size else 1.0
     floor2 = (0.01 * spread if sd_floor is None else sd_floor) ** 2
-    b0 = group_sum(o, w * np.clip(mid, centre - 3 * spread, centre + 3 * spread), n_out)
+    start = np.nan_to_num(_midpoints(ra, rb), nan=centre, posinf=centre, neginf=centre)
+    b0 = group_sum(o, w * np.clip(start, centre - 3 * spread, centre + 3 * spread), n_out)
     b0 = np.where(n_rep > 0, b0 / np.maximum(n_rep, 1e-12), centre)
     effects = data.effects if data.effects is not None else Effects.none(o.size)
     theta = np.concatenate(
@@ -200,7 +203,7 @@ def fit_metric(
         settled = (
             abs(np.log(nu0 / step.nu0)) < 0.05
             and abs(np.log(s0 / step.s0)) < 0.005
-            and abs(np.log(max(event_sd**2, _MIN_VAR) / step.event_var)) < 0.02
+            and abs(event_sd - np.sqrt(step.event_var)) < 0.01 * spread
             and moved < 0.02
         )
         step.nu0, step.s0, step.event_var = nu0, s0, max(event_sd**2, _MIN_VAR)
@@ -426,7 +429,10 @@ def _lag_se(fx: Effects, omega: FloatArray, kappa: float) -> FloatArray:
 
 
 def _midpoints(ra: FloatArray, rb: FloatArray) -> FloatArray:
+    """A point per residual interval: its midpoint or finite bound (nan when both are open)."""
     both = np.isfinite(ra) & np.isfinite(rb)
+    ra = np.where(np.isfinite(ra), ra, np.nan)
+    rb = np.where(np.isfinite(rb), rb, np.nan)
     return np.where(both, (ra + rb) / 2, np.where(np.isfinite(ra), ra, rb))
 
 

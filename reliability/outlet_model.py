@@ -183,12 +183,13 @@ class OutletModel:
 
         # A report that repeats another outlet's figure is not the citing outlet's record.
         own = rep.filter(pl.col("cites").is_null())
+        # Sorted, so the fit does not depend on the order of the input rows.
         joined = own.join(
             cons.select([*KEY, pl.col("low").alias("c_low"), pl.col("high").alias("c_high")]),
             on=KEY,
             how="inner",
             nulls_equal=True,
-        )
+        ).sort([*KEY, "outlet", "low", "high", "report_id"], nulls_last=True)
         events = joined.select(KEY).unique(maintain_order=True)
         event_code = events.with_row_index("event").join(joined, on=KEY, nulls_equal=True)
         lo, hi = report_interval(event_code["low"].to_numpy(), event_code["high"].to_numpy(), scale)

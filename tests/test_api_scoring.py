@@ -6,8 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar.testing import TestClient
-from reliability.outlet_model import OutletModel
 
+from reliability.outlet_model import OutletModel
 from reliability.records import Report
 from reliability.results import Fusion, Score
 

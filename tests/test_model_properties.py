@@ -213,13 +213,6 @@ def test_random_small_datasets_give_finite_ordered_answers(
     assert sum(weights) == pytest.approx(1.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="metric_fit._midpoints gives +inf for a vacuous claim (residual interval (-inf, inf), "
-    "e.g. 'at least 0'); when they are half the reports the median centre is inf, the spread NaN, "
-    "and fit_event_sd's bounds make scipy raise 'Optimization bounds must be finite scalars'",
-)
 def test_vacuous_at_least_zero_claims_do_not_break_the_fit() -> None:
     reports = pl.DataFrame(
         {
