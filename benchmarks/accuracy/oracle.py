@@ -52,23 +52,55 @@ def oracle_fuse(
 ) -> pl.DataFrame:
     """Fuse ``reports`` (canonical frame, first metric only) with the true parameters.
 
-    Returns one row per quantity: the key, ``n_reports``, model-scale ``q05 … q95`` and the
-    natural-scale 90% interval ``lo90``/``hi90`` (rounded outward for counts, as the model
-    does).
+    Returns what :func:`fuse_with` returns.
     """
     config = data.truth.config
-    metric = config.metrics[0]
     if config.nu is None:
         raise ValueError("the oracle needs Student-t report noise: the config has nu = None")
     if config.strata or config.lag_amplitude or config.p_drift or config.p_cite:
         raise ValueError("the oracle knows bias, sigma, nu and tau_u only: turn extensions off")
-    scale = Scale(metric.scale)
-    truth = data.truth_outlets.filter(pl.col("metric") == metric.name).select(
-        "outlet", "bias", "sigma"
+    outlets = true_outlets(data)
+    return fuse_with(
+        reports,
+        data,
+        outlets,
+        df=config.nu,
+        event_sd=config.tau_u,
+        prior=prior,
+        grid_size=grid_size,
     )
-    rep = reports.filter(pl.col("metric") == metric.name).join(truth, on="outlet", how="left")
-    if rep["bias"].null_count():
-        raise ValueError("reports name outlets the synthetic truth does not know")
+
+
+def true_outlets(data: SynthData) -> pl.DataFrame:
+    """Each outlet's true ``bias`` and t scale (as ``scale``) for the first metric."""
+    metric = data.truth.config.metrics[0].name
+    return data.truth_outlets.filter(pl.col("metric") == metric).select(
+        "outlet", "bias", pl.col("sigma").alias("scale")
+    )
+
+
+def fuse_with(
+    reports: pl.DataFrame,
+    data: SynthData,
+    outlets: pl.DataFrame,
+    *,
+    df: float,
+    event_sd: float,
+    prior: EventPrior,
+    grid_size: int = 256,
+) -> pl.DataFrame:
+    """Fuse ``reports`` of the first metric with given per-outlet ``bias`` and ``scale``.
+
+    Mixing true and fitted parameters here shows which estimate costs the model accuracy.
+    Returns one row per quantity: the key, ``n_reports``, model-scale ``q05 … q95`` and the
+    natural-scale 90% interval ``lo90``/``hi90`` (rounded outward for counts, as the model
+    does).
+    """
+    metric = data.truth.config.metrics[0]
+    scale = Scale(metric.scale)
+    rep = reports.filter(pl.col("metric") == metric.name).join(outlets, on="outlet", how="left")
+    if rep["bias"].null_count() or rep["scale"].null_count():
+        raise ValueError("reports name outlets without parameters")
     keys = rep.select(KEY).unique(maintain_order=True).with_row_index("event")
     rep = rep.join(keys, on=KEY, nulls_equal=True)
     lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), scale)
@@ -77,10 +109,10 @@ def oracle_fuse(
         lo=lo,
         hi=hi,
         bias=rep["bias"].to_numpy(),
-        scale=rep["sigma"].to_numpy(),
+        scale=rep["scale"].to_numpy(),
         n_events=keys.height,
     )
-    spec = FusionSpec(scale=scale, df=config.nu, event_sd=config.tau_u, grid_size=grid_size)
+    spec = FusionSpec(scale=scale, df=df, event_sd=event_sd, grid_size=grid_size)
     fused = fuse_events(
         batch, [TabulatedPrior.of(prior)], np.zeros(keys.height, dtype=np.intp), spec
     )
