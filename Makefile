@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 ## demo: recalibrate on the shipped seeds, then serve the API on $(HOST):$(PORT)
 demo: $(STAMP)
 	$(BIN)/reliability recalibrate --config seeds/acw/dataset.toml --out $(TABLES) --report $(TABLES)/report.html
-	$(BIN)/reliability serve --tables $(TABLES) --host $(HOST) --port $(PORT)
+	$(BIN)/reliability serve --tables $(TABLES) --host $(HOST) --port $(PORT) --config seeds/api-demo.toml
 
 ## test: lint, strict type check and the whole test suite
 test: lint typecheck pytest

@@ -187,7 +187,7 @@ def fit_metric(
         moved = float(np.max(np.abs(np.log(groups.group_var / step.groups.group_var))))
         step.groups = groups
         nu0, s0 = fit_sd_prior(step.last.ss, n_rep - step.last.leverage)
-        s0 = max(s0, np.sqrt(floor2))
+        s0 = max(s0, float(np.sqrt(floor2)))
         b, sigma2, u = step.unpack(theta)
         event_sd = fit_event_sd(
             ra,
