@@ -392,7 +392,7 @@ class OutletModel:
         fused = self._fuse_one(lookup, [figure], [pred], report.stratum)
         cold = pred.score is None or pred.score.cold_start
         return Score(
-            outlet=_outlet_params(outlet, report.metric, pred, lookup.scale),
+            outlet=_outlet_params(outlet, report.metric, report.stratum, pred, lookup.scale),
             corrected=_estimate(fused, 0, lookup.scale),
             relative_weight=float(lookup.params.typical_sd**2 / pred.scale**2),
             cold_start=cold,
@@ -687,17 +687,23 @@ def _estimate(fused: FusedEvents, row: int, scale: Scale) -> Estimate:
     return Estimate(**{k: float(v[row]) for k, v in nat.items()})
 
 
-def _outlet_params(outlet: str, metric: str, pred: Prediction, scale: Scale) -> OutletParams:
+def _outlet_params(
+    outlet: str, metric: str, stratum: str | None, pred: Prediction, scale: Scale
+) -> OutletParams:
+    """The outlet's overall parameters, and its bias for ``stratum`` where it has one."""
     score = pred.score
+    overall = pred.bias_interval if score is None else score.bias
+    own = None if score is None else next((s for s in score.strata if s.stratum == stratum), None)
     return OutletParams(
         outlet=outlet,
         metric=metric,
         group=pred.group,
         n_reports=0 if score is None else score.n_reports,
-        bias=pred.bias_interval,
-        factor=factor_of(pred.bias_interval, scale),
+        bias=overall,
+        factor=factor_of(overall, scale),
         sd=pred.sd,
         cold_start=score is None or score.cold_start,
+        stratum=own,
     )
 
 
