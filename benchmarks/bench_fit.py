@@ -6,7 +6,9 @@ the time of ``cv_folds=5`` minus that fit. Sizes run in one process, so the rati
 them share the machine's state; the load average is printed because the machine may be
 shared. The target is a fit of one million reports in at most 10 s on two cores.
 
-    .venv/bin/python benchmarks/bench_fit.py --sizes 100k 300k 1M --cv-sizes 1M
+By default CV runs at 100k only (about two minutes in all); CV at 1M takes several minutes more:
+
+    .venv/bin/python benchmarks/bench_fit.py --sizes 100k 300k 1M --cv-sizes 100k 1M
 """
 
 from __future__ import annotations
