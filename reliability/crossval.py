@@ -7,6 +7,7 @@ it, and the fused posterior is compared with the consensus. The truth-discovery 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +36,7 @@ def cross_validate(
     reports: pl.DataFrame,
     consensus: pl.DataFrame,
     registry: pl.DataFrame,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> list[MetricDiagnostics]:
     """Diagnostics per metric for ``model``'s options on these canonical frames."""
     settled = consensus.select(KEY).unique()
@@ -57,6 +59,8 @@ def cross_validate(
         test = test.join(settled, on=KEY, nulls_equal=True)
         if test.height:
             held_out.append(sub.fuse_quantities(test, truth=truth))
+        if progress is not None:
+            progress("cross-validation folds", fold + 1, model.cv_folds)
     if not held_out:
         return []
     results = pl.concat(held_out).join(truth, on=KEY, nulls_equal=True)

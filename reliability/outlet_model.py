@@ -18,7 +18,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
@@ -138,8 +138,13 @@ class OutletModel:
         reports: pl.DataFrame,
         consensus: pl.DataFrame | None = None,
         outlets: pl.DataFrame | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> Self:
-        """Fit every metric of ``reports`` against ``consensus`` (canonical frames)."""
+        """Fit every metric of ``reports`` against ``consensus`` (canonical frames).
+
+        ``progress(label, done, total)``, if given, is called as each metric and each
+        cross-validation fold ends.
+        """
         if self.df <= 0:
             raise ValueError(f"df must be positive, got {self.df}")
         reports = _resolved(frames.conform(_with_kind(reports), frames.REPORTS), outlets)
@@ -152,17 +157,20 @@ class OutletModel:
         metrics: dict[str, MetricParams] = {}
         groups: list[GroupPrior] = []
         scores: list[OutletScore] = []
-        for metric in sorted(reports["metric"].unique().to_list()):
+        metric_names = sorted(reports["metric"].unique().to_list())
+        for done, metric in enumerate(metric_names, start=1):
             params, metric_groups, metric_scores = self._fit_metric(
                 metric, reports, consensus, registry
             )
+            if progress is not None:
+                progress(f"fitted {metric}", done, len(metric_names))
             metrics[metric] = params
             groups.extend(metric_groups)
             scores.extend(metric_scores)
         self._install(metrics, groups, scores)
         self.diagnostics_: list[MetricDiagnostics] = []
         if self.cv_folds >= 2 and consensus.height:
-            self.diagnostics_ = cross_validate(self, reports, consensus, registry)
+            self.diagnostics_ = cross_validate(self, reports, consensus, registry, progress)
         return self
 
     def _fit_metric(

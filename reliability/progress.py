@@ -14,11 +14,25 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+#: Reports a step inside a phase: its label, steps done and steps in all.
+Advance = Callable[[str, int, int], None]
+
+
+def _ignore(label: str, done: int, total: int) -> None:
+    """The progress callback when nothing is shown."""
 
 
 def wanted(*, quiet: bool) -> bool:
@@ -34,15 +48,26 @@ class Phases:
         self.seconds: dict[str, float] = {}
 
     @contextmanager
-    def phase(self, description: str) -> Iterator[None]:
+    def phase(self, description: str) -> Iterator[Advance]:
+        """Time a phase; the yielded callback shows its steps (for example folds) as they end."""
         start = time.perf_counter()
         if not self.enabled:
-            yield
+            yield _ignore
             self.seconds[description] = time.perf_counter() - start
             return
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=Console(stderr=True)) as bar:
             task = bar.add_task(description, total=None)
-            yield
-            bar.update(task, total=1, completed=1)
+
+            def advance(label: str, done: int, total: int) -> None:
+                bar.update(task, description=f"{description}: {label}", completed=done, total=total)
+
+            yield advance
+            bar.update(task, description=description, total=1, completed=1)
         self.seconds[description] = time.perf_counter() - start

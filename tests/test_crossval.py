@@ -130,3 +130,16 @@ def test_diagnostics_travel_with_the_score_table(
     table = model.to_table(version="v", created_at=datetime(2026, 1, 1, tzinfo=UTC), inputs=None)
     assert table.diagnostics == model.diagnostics_
     assert OutletModel.from_table(table).diagnostics_ == model.diagnostics_
+
+
+def test_progress_reports_each_metric_and_each_fold() -> None:
+    reports, consensus = _frames(60)
+    calls: list[tuple[str, int, int]] = []
+    OutletModel(cv_folds=3).fit(
+        reports, consensus, progress=lambda label, done, total: calls.append((label, done, total))
+    )
+    # One metric (the default, killed), then one call per fold; refits inside folds are silent.
+    assert calls == [
+        ("fitted killed", 1, 1),
+        *[("cross-validation folds", k, 3) for k in (1, 2, 3)],
+    ]

@@ -219,12 +219,13 @@ def _fit_and_publish(
 ) -> int:
     warnings: list[str] = []
     try:
-        with phases.phase("Fitting the model and cross-validating"):
+        with phases.phase("Fitting the model and cross-validating") as advance:
             # Option values come from TOML/flags untyped; the model validates them in fit.
             model = OutletModel(scales=dataset.scales, **options).fit(  # type: ignore[arg-type]
                 dataset.reports,
                 dataset.consensus,
                 dataset.registry.frame if dataset.registry is not None else None,
+                progress=advance,
             )
             table = model.to_table(
                 version="", created_at=datetime.now(UTC), inputs=dataset.fingerprint
