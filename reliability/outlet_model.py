@@ -183,11 +183,19 @@ class OutletModel:
         scale = self.scale_of(metric)
         rep = reports.filter(pl.col("metric") == metric)
         cons = consensus.filter(pl.col("metric") == metric)
-        names = sorted(set(rep["outlet"].to_list()) | set(registry["outlet"].to_list()))
-        code = {name: k for k, name in enumerate(names)}
+        codes = (
+            pl.concat([rep.select("outlet"), registry.select("outlet")])
+            .unique()
+            .sort("outlet")
+            .with_row_index("code")
+        )
+        names: list[str] = codes["outlet"].to_list()
         reg = {row["outlet"]: row for row in registry.iter_rows(named=True)}
         group_names = sorted({g for g in registry["group"].to_list() if g is not None})
-        group_code = {g: k for k, g in enumerate(group_names)}
+        groups = pl.DataFrame(
+            {"group": group_names, "group_code": range(len(group_names))},
+            schema={"group": pl.String, "group_code": pl.Int64},
+        )
 
         # A report that repeats another outlet's figure is not the citing outlet's record.
         own = rep.filter(pl.col("cites").is_null())
@@ -209,9 +217,22 @@ class OutletModel:
         truth_lo = np.empty(n_ev)
         truth_hi = np.empty(n_ev)
         truth_lo[ev], truth_hi[ev] = t_lo_all, t_hi_all
-        outlet_idx = np.array([code[o] for o in event_code["outlet"].to_list()], dtype=np.intp)
-        outlet_group = np.array(
-            [group_code.get(reg.get(n, {}).get("group"), -1) for n in names], dtype=np.intp
+        outlet_idx = (
+            (
+                event_code.select("outlet").join(
+                    codes, on="outlet", how="left", maintain_order="left"
+                )
+            )["code"]
+            .to_numpy()
+            .astype(np.intp)
+        )
+        outlet_group = (
+            codes.join(registry.select("outlet", "group"), on="outlet", how="left")
+            .join(groups, on="group", how="left")
+            .sort("code")["group_code"]
+            .fill_null(-1)
+            .to_numpy()
+            .astype(np.intp)
         )
         weight = self._recency_weights(event_code)
         effects, cell_strata = self._effects(event_code, outlet_idx)
@@ -524,22 +545,17 @@ class OutletModel:
         rep = rep.unique(subset=[*KEY, "source", "low", "high"], keep="first", maintain_order=True)
         keys = rep.select(KEY).unique(maintain_order=True).with_row_index("event")
         rep = rep.join(keys, on=KEY, nulls_equal=True)
-        preds = [
-            lookup.predict(source, stratum, lag)
-            for source, stratum, lag in zip(
-                rep["source"].to_list(), rep["stratum"].to_list(), _lag_days(rep), strict=True
-            )
-        ]
+        bias, scale, _ = lookup.expected_errors(rep["source"], rep["stratum"], _lag_days(rep))
         lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
         batch = ReportBatch(
             event=rep["event"].to_numpy().astype(np.intp),
             lo=lo,
             hi=hi,
-            bias=np.array([p.bias for p in preds]),
-            scale=np.array([p.scale for p in preds]),
+            bias=bias,
+            scale=scale,
             n_events=keys.height,
         )
-        prior_index = np.array([lookup.prior_for(s) for s in keys["stratum"].to_list()], np.intp)
+        prior_index = lookup.prior_indices(keys["stratum"])
         settled = None
         if truth is not None:
             t = keys.join(truth, on=KEY, how="left", nulls_equal=True).sort("event")
@@ -576,33 +592,29 @@ class OutletModel:
         for metric in sorted(reports["metric"].unique().to_list()):
             lookup = self.lookup(metric)
             rep = reports.filter(pl.col("metric") == metric)
-            preds = [
-                lookup.predict(outlet, stratum, lag)
-                for outlet, stratum, lag in zip(
-                    rep["outlet"].to_list(), rep["stratum"].to_list(), _lag_days(rep), strict=True
-                )
-            ]
+            bias, scale, cold = lookup.expected_errors(
+                rep["outlet"], rep["stratum"], _lag_days(rep)
+            )
             lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
             batch = ReportBatch(
                 event=np.arange(rep.height, dtype=np.intp),
                 lo=lo,
                 hi=hi,
-                bias=np.array([p.bias for p in preds]),
-                scale=np.array([p.scale for p in preds]),
+                bias=bias,
+                scale=scale,
                 n_events=rep.height,
             )
-            prior_index = np.array([lookup.prior_for(s) for s in rep["stratum"].to_list()], np.intp)
+            prior_index = lookup.prior_indices(rep["stratum"])
             fused = fuse_events(batch, lookup.priors, prior_index, self._spec(lookup))
             natural = _natural(fused, lookup.scale)
-            scale2 = np.array([p.scale for p in preds]) ** 2
             rows.append(
                 rep.select("report_id", "outlet", "metric").with_columns(
                     *[
                         pl.Series(k, natural[k])
                         for k in ("estimate", "lo50", "hi50", "lo90", "hi90")
                     ],
-                    pl.Series("relative_weight", lookup.params.typical_sd**2 / scale2),
-                    pl.Series("cold_start", [p.score is None or p.score.cold_start for p in preds]),
+                    pl.Series("relative_weight", lookup.params.typical_sd**2 / scale**2),
+                    pl.Series("cold_start", cold),
                     (
                         pl.col("report_id").is_not_null() & (rep["kind"] != FigureKind.EXACT.value)
                     ).alias("censored"),

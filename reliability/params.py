@@ -11,6 +11,7 @@ from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 from scipy import stats
 
 from reliability.effects import LAG_EDGES, Effects, lag_bins
@@ -225,9 +226,47 @@ class MetricLookup:
         self.groups = {g.group: g for g in groups}
         self.priors = [TabulatedPrior.of(p) for p in params.event_priors]
         self.prior_index = {p.stratum: k for k, p in enumerate(params.event_priors)}
+        self._lag = None if params.lag is None else np.asarray(params.lag.effect, np.float64)
+        self._outlet_frame = pl.DataFrame(
+            {
+                "outlet": [o.outlet for o in outlets],
+                "_bias": [o.bias.estimate for o in outlets],
+                "_se": [o.bias_se for o in outlets],
+                "_sd": [o.sd.estimate for o in outlets],
+                "_cold": [o.cold_start for o in outlets],
+            },
+            schema={
+                "outlet": pl.String,
+                "_bias": pl.Float64,
+                "_se": pl.Float64,
+                "_sd": pl.Float64,
+                "_cold": pl.Boolean,
+            },
+        )
+        cells = [(o.outlet, sb) for o in outlets for sb in o.strata]
+        self._cell_frame = pl.DataFrame(
+            {
+                "outlet": [c[0] for c in cells],
+                "stratum": [c[1].stratum for c in cells],
+                "_cell_bias": [c[1].bias.estimate for c in cells],
+                "_cell_se": [c[1].bias_se for c in cells],
+            },
+            schema={
+                "outlet": pl.String,
+                "stratum": pl.String,
+                "_cell_bias": pl.Float64,
+                "_cell_se": pl.Float64,
+            },
+        )
 
     def prior_for(self, stratum: str | None) -> int:
         return self.prior_index.get(stratum, 0)
+
+    def prior_indices(self, strata: pl.Series) -> npt.NDArray[np.intp]:
+        """Vectorised :meth:`prior_for`: the metric-wide prior (0) unless a stratum has its own."""
+        own = {k: v for k, v in self.prior_index.items() if k is not None}
+        codes = strata.replace_strict(own, default=0, return_dtype=pl.Int64).fill_null(0)
+        return codes.to_numpy().astype(np.intp)
 
     def predict(
         self, outlet: str, stratum: str | None = None, lag_days: float | None = None
@@ -239,11 +278,9 @@ class MetricLookup:
             own = next((sb for sb in base.score.strata if sb.stratum == stratum), None)
             if own is not None:
                 bias, bias_se, interval = own.bias.estimate, own.bias_se, own.bias
-        lag = self.params.lag
-        if lag is not None and lag_days is not None and np.isfinite(lag_days):
-            bias += lag.effect[int(lag_bins(np.array([lag_days]))[0])]
+        days = np.array([np.nan if lag_days is None else lag_days])
         return Prediction(
-            bias=bias,
+            bias=bias + float(self.lag_shift(days)[0]),
             scale=float(np.hypot(base.sd.estimate, bias_se)),
             score=base.score,
             group=base.group,
@@ -251,6 +288,34 @@ class MetricLookup:
             bias_se=bias_se,
             sd=base.sd,
         )
+
+    def lag_shift(self, days: FloatArray) -> FloatArray:
+        """The shared reporting-lag effect at ``days`` after the event (0 where unknown)."""
+        if self._lag is None:
+            return np.zeros(days.size)
+        known = np.isfinite(days)
+        return np.where(known, self._lag[np.maximum(lag_bins(days), 0)], 0.0)
+
+    def expected_errors(
+        self, outlets: pl.Series, strata: pl.Series, lag_days: FloatArray
+    ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+        """Vectorised :meth:`predict`: each report's expected error, predictive scale, cold flag."""
+        cold = self.cold(None)
+        joined = (
+            pl.DataFrame({"outlet": outlets, "stratum": strata})
+            .with_row_index("_row")
+            .join(self._outlet_frame, on="outlet", how="left")
+            .join(self._cell_frame, on=["outlet", "stratum"], how="left")
+            .sort("_row")
+        )
+        bias = joined["_bias"].fill_null(cold.bias).to_numpy()
+        se = joined["_se"].fill_null(cold.bias_se).to_numpy()
+        sd = joined["_sd"].fill_null(cold.sd.estimate).to_numpy()
+        own = joined["_cell_bias"].is_not_null().to_numpy()
+        bias = np.where(own, joined["_cell_bias"].fill_null(0.0).to_numpy(), bias)
+        se = np.where(own, joined["_cell_se"].fill_null(0.0).to_numpy(), se)
+        is_cold = joined["_cold"].fill_null(True).to_numpy()
+        return bias + self.lag_shift(lag_days), np.hypot(sd, se), is_cold
 
     def _outlet(self, outlet: str) -> Prediction:
         score = self.outlets.get(outlet)
