@@ -227,6 +227,7 @@ class MetricLookup:
         self.priors = [TabulatedPrior.of(p) for p in params.event_priors]
         self.prior_index = {p.stratum: k for k, p in enumerate(params.event_priors)}
         self._lag = None if params.lag is None else np.asarray(params.lag.effect, np.float64)
+        self._cold: dict[str | None, Prediction] = {}
         self._outlet_frame = pl.DataFrame(
             {
                 "outlet": [o.outlet for o in outlets],
@@ -334,6 +335,12 @@ class MetricLookup:
 
     def cold(self, group: str | None) -> Prediction:
         """The prior an outlet with no record starts from: its group's, or the global one."""
+        known = self._cold.get(group)
+        if known is None:
+            known = self._cold[group] = self._cold_prior(group)
+        return known
+
+    def _cold_prior(self, group: str | None) -> Prediction:
         p = self.params
         prior = self.groups.get(group) if group is not None else None
         if prior is not None and prior.n_outlets > 0:
