@@ -26,14 +26,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    lister = actions.add_parser("list", help="list versions, oldest first; * marks latest")
+    lister = actions.add_parser(
+        "list",
+        help="list versions, oldest first; * marks latest",
+        epilog="example:\n  reliability tables list tables",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     lister.add_argument("directory", type=Path, metavar="DIR")
     lister.set_defaults(handler=run_list)
-    rollback = actions.add_parser("rollback", help="make an earlier version latest again")
+    rollback = actions.add_parser(
+        "rollback",
+        help="make an earlier version latest again",
+        epilog="example:\n  reliability tables rollback tables 20261101T020000Z-1a2b3c4d",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     rollback.add_argument("directory", type=Path, metavar="DIR")
     rollback.add_argument("version", metavar="VERSION")
     rollback.set_defaults(handler=run_rollback)
-    prune = actions.add_parser("prune", help="delete the oldest versions beyond --keep")
+    prune = actions.add_parser(
+        "prune",
+        help="delete the oldest versions beyond --keep",
+        epilog="example:\n  reliability tables prune tables --keep 10",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     prune.add_argument("directory", type=Path, metavar="DIR")
     prune.add_argument("--keep", type=int, required=True, metavar="N", help="versions to keep")
     prune.set_defaults(handler=run_prune)
