@@ -279,9 +279,10 @@ class MetricLookup:
             own = next((sb for sb in base.score.strata if sb.stratum == stratum), None)
             if own is not None:
                 bias, bias_se, interval = own.bias.estimate, own.bias_se, own.bias
-        days = np.array([np.nan if lag_days is None else lag_days])
+        if self._lag is not None and lag_days is not None:
+            bias += float(self.lag_shift(np.array([lag_days]))[0])
         return Prediction(
-            bias=bias + float(self.lag_shift(days)[0]),
+            bias=bias,
             scale=float(np.hypot(base.sd.estimate, bias_se)),
             score=base.score,
             group=base.group,
