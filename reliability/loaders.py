@@ -27,20 +27,9 @@ from reliability.scales import Scale
 
 NAME_MAX = 200
 TEXT_MAX = 1000
-#: The report fields hashed into a missing ``report_id``, in hashing order.
-CONTENT_FIELDS = (
-    "event_id",
-    "outlet",
-    "metric",
-    "stratum",
-    "value",
-    "low",
-    "high",
-    "figure_text",
-    "published_at",
-    "event_date",
-    "cites",
-)
+#: The report fields hashed into a missing ``report_id``, in hashing order: every file column
+#: but the id itself and the derived figure kind.
+CONTENT_FIELDS = tuple(name for name in frames.REPORTS if name not in ("report_id", "kind"))
 
 # Working columns; the double underscore keeps them apart from any user column.
 _FILE = "__file"

@@ -22,12 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from reliability.datasets.files import (
-    consensus_file_frame,
-    outlets_file_frame,
-    reports_file_frame,
-    write_csv,
-)
+from reliability.datasets.files import write_dataset
 from reliability.exitcodes import INPUT_ERROR
 from reliability.frames import CONSENSUS, OUTLETS, REPORTS, conform
 from reliability.records import FigureKind
@@ -631,13 +626,8 @@ def write(
     conversion: pl.DataFrame | None = None,
 ) -> None:
     """Write the dataset files (and the per-source dispositions when given) into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(reports_file_frame(reports), out_dir / "reports.csv")
-    write_csv(consensus_file_frame(consensus), out_dir / "consensus.csv")
-    write_csv(outlets_file_frame(outlets), out_dir / "outlets.csv")
-    if conversion is not None:
-        write_csv(conversion, out_dir / "conversion.csv")
-    (out_dir / "dataset.toml").write_text(DATASET_TOML, encoding="utf-8")
+    extra = {} if conversion is None else {"conversion.csv": conversion}
+    write_dataset(out_dir, reports, consensus, outlets, DATASET_TOML, extra)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ format, and regenerating a dataset reproduces its files byte for byte.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
@@ -14,20 +15,8 @@ import polars as pl
 from reliability.frames import CONSENSUS, OUTLETS, REPORTS, conform
 from reliability.records import FigureKind
 
-REPORT_COLUMNS = (
-    "report_id",
-    "event_id",
-    "outlet",
-    "metric",
-    "stratum",
-    "value",
-    "low",
-    "high",
-    "figure_text",
-    "published_at",
-    "event_date",
-    "cites",
-)
+#: The columns of a report file: the canonical report frame less the derived figure kind.
+REPORT_COLUMNS = tuple(name for name in REPORTS if name != "kind")
 CONSENSUS_COLUMNS = (
     "event_id",
     "metric",
@@ -112,3 +101,21 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
     """Write ``frame`` as UTF-8 CSV with ``\\n`` line ends, empty fields for nulls."""
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(path, line_terminator="\n", null_value="")
+
+
+def write_dataset(
+    out_dir: Path,
+    reports: pl.DataFrame,
+    consensus: pl.DataFrame,
+    outlets: pl.DataFrame,
+    dataset_toml: str,
+    extra: Mapping[str, pl.DataFrame] | None = None,
+) -> None:
+    """Write a converted dataset: reports, consensus, outlets, its TOML and any ``extra`` CSVs."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_csv(reports_file_frame(reports), out_dir / "reports.csv")
+    write_csv(consensus_file_frame(consensus), out_dir / "consensus.csv")
+    write_csv(outlets_file_frame(outlets), out_dir / "outlets.csv")
+    for name, frame in (extra or {}).items():
+        write_csv(frame, out_dir / name)
+    (out_dir / "dataset.toml").write_text(dataset_toml, encoding="utf-8")
