@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import secrets
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from reliability.dataset import Dataset, load_dataset
 from reliability.problems import InputError, Problem
 from reliability.table import ScoreTable
 from reliability.tablestore import TEMP_PREFIX, TableStore, read_table_file
@@ -25,6 +27,19 @@ def fail(command: str, message: str) -> None:
 
 def warn(command: str, message: str) -> None:
     print(f"reliability {command}: warning: {message}", file=sys.stderr)
+
+
+def dataset_from_args(args: argparse.Namespace) -> Dataset:
+    """Load the dataset named by the shared input flags (``--config``, ``--reports``, ...)."""
+    return load_dataset(
+        args.config,
+        reports=args.reports,
+        consensus=args.consensus,
+        outlets=args.outlets,
+        scales=dict(args.scale),
+        lenient=args.lenient,
+        rejects_dir=args.rejects,
+    )
 
 
 def load_table(path: Path) -> ScoreTable:

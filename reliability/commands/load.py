@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from reliability import exitcodes
-from reliability.commands._common import fail
-from reliability.dataset import load_dataset, parse_scale_option, summarize
+from reliability.commands._common import dataset_from_args, fail
+from reliability.dataset import parse_scale_option, summarize
 from reliability.problems import InputError
 from reliability.scales import Scale
 
@@ -76,15 +76,7 @@ def run(args: argparse.Namespace) -> int:
         fail("load", "--rejects is only used with --lenient")
         return exitcodes.USAGE
     try:
-        dataset = load_dataset(
-            args.config,
-            reports=args.reports,
-            consensus=args.consensus,
-            outlets=args.outlets,
-            scales=dict(args.scale),
-            lenient=args.lenient,
-            rejects_dir=args.rejects,
-        )
+        dataset = dataset_from_args(args)
     except InputError as err:
         fail("load", str(err))
         return exitcodes.INPUT_ERROR

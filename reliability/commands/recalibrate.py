@@ -18,8 +18,8 @@ import msgspec
 import polars as pl
 
 from reliability import exitcodes
-from reliability.commands._common import fail, warn
-from reliability.dataset import Dataset, load_dataset, parse_scale_option
+from reliability.commands._common import dataset_from_args, fail, warn
+from reliability.dataset import Dataset, parse_scale_option
 from reliability.htmlreport import render_report
 from reliability.jobsummary import JobSummary, metric_summaries, render_summary
 from reliability.outlet_model import OutletModel
@@ -185,15 +185,7 @@ def run(args: argparse.Namespace) -> int:
     phases = Phases(enabled=wanted(quiet=args.quiet))
     try:
         with phases.phase("Loading and validating input"):
-            dataset = load_dataset(
-                args.config,
-                reports=args.reports,
-                consensus=args.consensus,
-                outlets=args.outlets,
-                scales=dict(args.scale),
-                lenient=args.lenient,
-                rejects_dir=args.rejects,
-            )
+            dataset = dataset_from_args(args)
         options = model_options(args, dataset)
     except InputError as exc:
         fail(COMMAND, f"{exc}\nnothing was written")
