@@ -684,12 +684,16 @@ def _collapsed(outlets: list[str], cites: list[str | None], figures: list[Figure
 
 
 def _natural(fused: FusedEvents, scale: Scale) -> dict[str, FloatArray]:
-    """Posterior summaries in natural units; count intervals are rounded outward."""
+    """Posterior summaries in natural units.
+
+    A count is the latent value rounded to a whole number, so the alpha-quantile of the count
+    (the median included) is the smallest whole ``t`` with ``t + 0.5`` above the latent one.
+    """
     q = scale.inverse(fused.quantiles)
     if scale.is_count:
         q = np.maximum(q, 0.0)
-        lo = np.floor(q[:, [0, 1]] + 1e-9)
-        hi = np.ceil(q[:, [3, 4]] - 1e-9)
+        q = np.maximum(np.ceil(q - 0.5 - 1e-9), 0.0)
+        lo, hi = q[:, [0, 1]], q[:, [3, 4]]
     else:
         lo, hi = q[:, [0, 1]], q[:, [3, 4]]
     return {
