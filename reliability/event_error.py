@@ -33,9 +33,12 @@ def fit_event_sd(
     df: float,
     upper: float,
     seed: int = 0,
+    extra_var: FloatArray | None = None,
 ) -> float:
     """Maximise the marginal likelihood of residual intervals ``[ra, rb]`` over ``tau_u``.
 
+    ``extra_var`` (per event) is the variance of an event's truth where that is itself an
+    estimate; it adds to ``tau^2`` in the event's prior.
     ``mean`` and ``scale`` are each report's expected residual without the event error and
     its t scale; ``u_hat``/``u_var`` locate each event's current posterior for the nodes.
     """
@@ -63,10 +66,11 @@ def fit_event_sd(
     np.add.at(loglik, ev, log_likelihood(za, zb, s, df))
     log_jacobian = np.log(w)[None, :] + x[None, :] ** 2 + np.log(np.sqrt(2.0) * spread)[:, None]
     base = loglik + log_jacobian
+    extra = np.zeros(chosen.size) if extra_var is None else extra_var[chosen]
 
     def negative(log_tau: float) -> float:
-        tau = np.exp(log_tau)
-        logprior = -0.5 * (nodes / tau) ** 2 - np.log(tau * np.sqrt(2 * np.pi))
+        var = np.exp(2 * log_tau) + extra[:, None]
+        logprior = -0.5 * nodes**2 / var - 0.5 * np.log(2 * np.pi * var)
         total = base + logprior
         top = total.max(axis=1, keepdims=True)
         return float(-np.sum(top[:, 0] + np.log(np.exp(total - top).sum(axis=1))))

@@ -38,7 +38,9 @@ class MetricData:
 
     ``outlet_group[o]`` is the registry group code of outlet ``o``, or ``-1`` when it has none.
     ``offset`` holds known shifts of a report's expectation, ``weight`` its likelihood weight,
-    ``effects`` the stratum cells and lag bins whose effects are estimated with the biases.
+    ``effects`` the stratum cells and lag bins whose effects are estimated with the biases;
+    ``truth_var`` the variance of each event's truth where it is itself an estimate (zero for a
+    settled figure), added to the prior variance of the event's shared error.
     """
 
     outlet: IntArray
@@ -52,6 +54,7 @@ class MetricData:
     offset: FloatArray
     weight: FloatArray
     effects: Effects | None = None
+    truth_var: FloatArray | None = None
 
     @property
     def n_outlets(self) -> int:
@@ -172,6 +175,7 @@ def fit_metric(
         floor2=floor2,
         effects=effects,
         between_floor2=(0.05 * spread if between_sd_floor is None else between_sd_floor) ** 2,
+        truth_var=np.zeros(n_ev) if data.truth_var is None else data.truth_var,
     )
     step.groups = _group_hyper(
         b0, spread**2 / np.maximum(n_rep, 1.0), group, data.n_groups, n_rep, step.between_floor2
@@ -199,6 +203,7 @@ def fit_metric(
             step.last.u_var,
             df,
             upper=3 * spread,
+            extra_var=step.truth_var,
         )
         settled = (
             abs(np.log(nu0 / step.nu0)) < 0.05
@@ -264,11 +269,13 @@ class _EmStep:
         floor2: float,
         effects: Effects,
         between_floor2: float,
+        truth_var: FloatArray,
     ) -> None:
         self.data, self.ra, self.rb, self.group, self.n_rep = data, ra, rb, group, n_rep
         self.df, self.nu0, self.s0, self.event_var = df, nu0, s0, event_var
         self.floor2, self.between_floor2 = floor2, between_floor2
         self.effects = effects
+        self.truth_var = truth_var
         self.stratum_var = max(0.25 * s0**2, between_floor2)
         self.stratum_mean = np.zeros(effects.n_cells)
         # Variance of a Student-t location estimate relative to a normal one.
@@ -308,7 +315,7 @@ class _EmStep:
         omega = ew / sigma2[o]
         ytil = m + s * ewz / np.maximum(ew, 1e-300)
 
-        precision_e = 1.0 / event_var + group_sum(e, omega, n_ev)
+        precision_e = 1.0 / (event_var + self.truth_var) + group_sum(e, omega, n_ev)
         u_new = group_sum(e, omega * (ytil - b[o] - off), n_ev) / precision_e
         v_e = 1.0 / precision_e
 
@@ -356,7 +363,7 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, step.df)
     omega = ew * w / sigma2[o]
     ytil = m + s * ewz / np.maximum(ew, 1e-300)
-    precision_e = 1.0 / step.event_var + group_sum(e, omega, n_ev)
+    precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
     shifted = ytil - b[o] - off
     u_without = (group_sum(e, omega * shifted, n_ev)[e] - omega * shifted) * v_without
@@ -567,7 +574,7 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     ew, ewz = ew * data.weight, ewz * data.weight
     omega = ew / sigma2[o]
     ytil = m + s * ewz / np.maximum(ew, 1e-300)
-    precision_e = 1.0 / hyper.event_var + group_sum(e, omega, n_ev)
+    precision_e = 1.0 / (hyper.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     # Information about b_o: each report's Student-t efficiency, plus the uncertainty of the
     # shared event error that the other reports of its event leave.
     kappa = (df + 3.0) / (df + 1.0)

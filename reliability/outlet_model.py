@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
@@ -32,7 +33,7 @@ from reliability.effects import LAG_EDGES, Effects, lag_bins
 from reliability.figures import resolve_figure
 from reliability.fusion import QUANTILES, FusedEvents, FusionSpec, ReportBatch, fuse_events
 from reliability.intervals import report_interval, truth_interval, truth_point
-from reliability.metric_fit import MetricData, fit_metric
+from reliability.metric_fit import MetricData, MetricFit, fit_metric
 from reliability.params import (
     MetricLookup,
     OutletInfo,
@@ -50,6 +51,7 @@ from reliability.results import Estimate, Fusion, OutletParams, ReportWeight, Sc
 from reliability.scales import Scale
 from reliability.table import (
     SCHEMA_VERSION,
+    EventPrior,
     GroupPrior,
     InputFingerprint,
     MetricDiagnostics,
@@ -68,6 +70,8 @@ LOG_SD_FLOOR = 0.01
 LOG_BETWEEN_SD_FLOOR = 0.02
 #: A lag bin needs this many reports (and 2% of dated ones) to be the lag curve's zero.
 MIN_REFERENCE_REPORTS = 30
+#: Alternations of fusing unsettled events and refitting with their estimated truths.
+LATENT_ROUNDS = 2
 
 
 class UnknownMetricError(KeyError):
@@ -102,6 +106,7 @@ class OutletModel:
         half_life_days: float | None = None,
         stratum_bias: bool = True,
         lag_effect: bool = True,
+        latent_consensus: bool = True,
         stale_days: float = 365.0,
         max_iter: int = 500,
     ) -> None:
@@ -113,6 +118,7 @@ class OutletModel:
         self.half_life_days = half_life_days
         self.stratum_bias = stratum_bias
         self.lag_effect = lag_effect
+        self.latent_consensus = latent_consensus
         self.stale_days = stale_days
         self.max_iter = max_iter
 
@@ -127,6 +133,7 @@ class OutletModel:
             "half_life_days": self.half_life_days,
             "stratum_bias": self.stratum_bias,
             "lag_effect": self.lag_effect,
+            "latent_consensus": self.latent_consensus,
             "stale_days": self.stale_days,
             "max_iter": self.max_iter,
         }
@@ -183,6 +190,74 @@ class OutletModel:
         scale = self.scale_of(metric)
         rep = reports.filter(pl.col("metric") == metric)
         cons = consensus.filter(pl.col("metric") == metric)
+        c_lo, c_hi = truth_interval(cons["low"].to_numpy(), cons["high"].to_numpy(), scale)
+        # A report that repeats another outlet's figure is not the citing outlet's record.
+        own = rep.filter(pl.col("cites").is_null())
+        settled = own.join(
+            cons.select(KEY).with_columns(
+                pl.Series("t_lo", c_lo), pl.Series("t_hi", c_hi), pl.lit(0.0).alias("t_var")
+            ),
+            on=KEY,
+            how="inner",
+            nulls_equal=True,
+        )
+        latent = (
+            own.join(cons.select(KEY), on=KEY, how="anti", nulls_equal=True)
+            if self.latent_consensus
+            else own.clear()
+        )
+        unsupervised = settled.height == 0 and latent.height > 0
+        truths = _starting_truths(latent, scale) if unsupervised else None
+        settled_points = truth_point(c_lo, c_hi)
+        rounds = LATENT_ROUNDS if latent.height else 0
+        for round_ in range(rounds + 1):
+            frame = (
+                settled
+                if truths is None
+                else pl.concat([settled, latent.join(truths, on=KEY, nulls_equal=True)])
+            )
+            if cons.height:
+                points, strata = settled_points, cons["stratum"].to_list()
+            else:
+                assert truths is not None
+                points, strata = truths["t_lo"].to_numpy(), truths["stratum"].to_list()
+            params, groups, scores = self._fit_frame(
+                metric,
+                scale,
+                frame,
+                rep,
+                registry,
+                event_priors(points, strata, scale),
+                centre=unsupervised,
+            )
+            if round_ == rounds:
+                break
+            truths = self._latent_truths(MetricLookup(params, scores, groups), latent)
+        return params, groups, scores
+
+    def _latent_truths(self, lookup: MetricLookup, latent: pl.DataFrame) -> pl.DataFrame:
+        """The current fused posterior of every unsettled quantity: median and variance."""
+        fused = self._fuse_with(lookup, latent, None)
+        spread = (fused["q95"] - fused["q05"]) / (2 * 1.6448536269514722)
+        return fused.select(
+            *KEY,
+            pl.col("q50").alias("t_lo"),
+            pl.col("q50").alias("t_hi"),
+            (spread * spread).alias("t_var"),
+        )
+
+    def _fit_frame(
+        self,
+        metric: str,
+        scale: Scale,
+        frame: pl.DataFrame,
+        rep: pl.DataFrame,
+        registry: pl.DataFrame,
+        priors: list[EventPrior],
+        *,
+        centre: bool,
+    ) -> tuple[MetricParams, list[GroupPrior], list[OutletScore]]:
+        """Fit reports whose events' truths (``t_lo``, ``t_hi``, ``t_var``) are given."""
         codes = (
             pl.concat([rep.select("outlet"), registry.select("outlet")])
             .unique()
@@ -196,27 +271,14 @@ class OutletModel:
             {"group": group_names, "group_code": range(len(group_names))},
             schema={"group": pl.String, "group_code": pl.Int64},
         )
-
-        # A report that repeats another outlet's figure is not the citing outlet's record.
-        own = rep.filter(pl.col("cites").is_null())
         # Sorted, so the fit does not depend on the order of the input rows.
-        joined = own.join(
-            cons.select([*KEY, pl.col("low").alias("c_low"), pl.col("high").alias("c_high")]),
-            on=KEY,
-            how="inner",
-            nulls_equal=True,
-        ).sort([*KEY, "outlet", "low", "high", "report_id"], nulls_last=True)
-        events = joined.select(KEY).unique(maintain_order=True)
-        event_code = events.with_row_index("event").join(joined, on=KEY, nulls_equal=True)
-        lo, hi = report_interval(event_code["low"].to_numpy(), event_code["high"].to_numpy(), scale)
-        t_lo_all, t_hi_all = truth_interval(
-            event_code["c_low"].to_numpy(), event_code["c_high"].to_numpy(), scale
+        frame = frame.sort([*KEY, "outlet", "low", "high", "report_id"], nulls_last=True)
+        events = frame.select([*KEY, "t_lo", "t_hi", "t_var"]).unique(KEY, maintain_order=True)
+        event_code = (
+            events.select(KEY).with_row_index("event").join(frame, on=KEY, nulls_equal=True)
         )
+        lo, hi = report_interval(event_code["low"].to_numpy(), event_code["high"].to_numpy(), scale)
         ev = event_code["event"].to_numpy().astype(np.intp)
-        n_ev = events.height
-        truth_lo = np.empty(n_ev)
-        truth_hi = np.empty(n_ev)
-        truth_lo[ev], truth_hi[ev] = t_lo_all, t_hi_all
         outlet_idx = (
             (
                 event_code.select("outlet").join(
@@ -234,20 +296,20 @@ class OutletModel:
             .to_numpy()
             .astype(np.intp)
         )
-        weight = self._recency_weights(event_code)
         effects, cell_strata = self._effects(event_code, outlet_idx)
         data = MetricData(
             outlet=outlet_idx,
             event=ev,
             lo=lo,
             hi=hi,
-            truth_lo=truth_lo,
-            truth_hi=truth_hi,
+            truth_lo=events["t_lo"].to_numpy(),
+            truth_hi=events["t_hi"].to_numpy(),
             outlet_group=outlet_group,
             n_groups=len(group_names),
             offset=np.zeros(ev.size),
-            weight=weight,
+            weight=self._recency_weights(event_code),
             effects=effects,
+            truth_var=events["t_var"].to_numpy(),
         )
         fit = fit_metric(
             data,
@@ -256,16 +318,15 @@ class OutletModel:
             between_sd_floor=LOG_BETWEEN_SD_FLOOR if scale is Scale.LOG else None,
             max_iter=self.max_iter,
         )
-
-        c_lo, c_hi = truth_interval(cons["low"].to_numpy(), cons["high"].to_numpy(), scale)
-        priors = event_priors(truth_point(c_lo, c_hi), cons["stratum"].to_list(), scale)
+        if centre:
+            fit = _zero_mean_bias(fit)
         params = metric_params(
             metric,
             scale,
             fit,
             priors,
             n_reports=int(ev.size),
-            n_events=n_ev,
+            n_events=events.height,
             lag=lag_curve(fit) if effects.n_lag_bins else None,
         )
         stats = rep.group_by("outlet").agg(
@@ -386,6 +447,7 @@ class OutletModel:
             stale_days=float(_number(config.get("stale_days", 365.0))),
             stratum_bias=bool(config.get("stratum_bias", True)),
             lag_effect=bool(config.get("lag_effect", True)),
+            latent_consensus=bool(config.get("latent_consensus", True)),
         )
         model._install({m.metric: m for m in table.metrics}, table.groups, table.outlets)
         model.diagnostics_ = table.diagnostics
@@ -535,7 +597,11 @@ class OutletModel:
     def _fuse_metric_frame(
         self, metric: str, rep: pl.DataFrame, truth: pl.DataFrame | None
     ) -> pl.DataFrame:
-        lookup = self.lookup(metric)
+        return self._fuse_with(self.lookup(metric), rep, truth)
+
+    def _fuse_with(
+        self, lookup: MetricLookup, rep: pl.DataFrame, truth: pl.DataFrame | None
+    ) -> pl.DataFrame:
         counts = rep.group_by(KEY, maintain_order=True).len("n_reports")
         # Copies of another outlet's figure collapse onto the original.
         rep = rep.with_columns(
@@ -754,3 +820,40 @@ def _report_lag(report: Report) -> float | None:
         report.event_date.year, report.event_date.month, report.event_date.day, tzinfo=UTC
     )
     return (published - start).total_seconds() / 86400.0
+
+
+def _starting_truths(latent: pl.DataFrame, scale: Scale) -> pl.DataFrame:
+    """Without any settled figure, start each event's truth at the median of its reports."""
+    lo, hi = report_interval(latent["low"].to_numpy(), latent["high"].to_numpy(), scale)
+    points = latent.select(KEY).with_columns(pl.Series("x", truth_point(lo, hi)))
+    points = points.filter(pl.col("x").is_finite())
+    spread = float(np.std(points["x"].to_numpy())) if points.height > 1 else 1.0
+    starts = points.group_by(KEY, maintain_order=True).agg(pl.col("x").median())
+    missing = latent.select(KEY).unique().join(starts, on=KEY, how="anti", nulls_equal=True)
+    starts = pl.concat(
+        [starts, missing.with_columns(pl.lit(float(np.median(points["x"]))).alias("x"))]
+    )
+    return starts.select(
+        *KEY,
+        pl.col("x").alias("t_lo"),
+        pl.col("x").alias("t_hi"),
+        pl.lit(max(spread, 1e-3) ** 2).alias("t_var"),
+    )
+
+
+def _zero_mean_bias(fit: MetricFit) -> MetricFit:
+    """Without settled figures biases are known only up to a shift: fix their mean at zero.
+
+    The constraint: the report-weighted mean of the outlets' biases is exactly zero (so the
+    fused truths are what an average report says, after each outlet's relative bias).
+    """
+    active = fit.n_reports > 0
+    shift = (
+        float(np.average(fit.bias[active], weights=fit.n_reports[active])) if active.any() else 0.0
+    )
+    return replace(
+        fit,
+        bias=fit.bias - shift,
+        group_mean=fit.group_mean - shift,
+        global_bias=fit.global_bias - shift,
+    )
