@@ -146,12 +146,12 @@ def fit_metric(
     n_rep = group_sum(o, w, n_out)
 
     # Claims such as "at least 0" bound nothing and carry no information about the start.
-    mid = _midpoints(ra, rb)
-    mid = mid[np.isfinite(mid)]
+    points = _midpoints(ra, rb)
+    mid = points[np.isfinite(points)]
     centre = float(np.median(mid)) if mid.size else 0.0
     spread = max(float(np.median(np.abs(mid - centre))) * 1.4826, 1e-3) if mid.size else 1.0
     floor2 = (0.01 * spread if sd_floor is None else sd_floor) ** 2
-    start = np.nan_to_num(_midpoints(ra, rb), nan=centre, posinf=centre, neginf=centre)
+    start = np.nan_to_num(points, nan=centre, posinf=centre, neginf=centre)
     b0 = group_sum(o, w * np.clip(start, centre - 3 * spread, centre + 3 * spread), n_out)
     b0 = np.where(n_rep > 0, b0 / np.maximum(n_rep, 1e-12), centre)
     effects = data.effects if data.effects is not None else Effects.none(o.size)
@@ -243,6 +243,23 @@ def _squarem(
     return theta, used, False
 
 
+@dataclass(frozen=True)
+class _Expectation:
+    """Per-report E-step quantities; ``ew``, ``ewz``, ``ewz2`` and ``omega`` carry the weights.
+
+    ``ytil`` is the working response: the report's expected residual given its interval.
+    """
+
+    m: FloatArray
+    s: FloatArray
+    off: FloatArray
+    ew: FloatArray
+    ewz: FloatArray
+    ewz2: FloatArray
+    omega: FloatArray
+    ytil: FloatArray
+
+
 @dataclass
 class _Moments:
     ss: FloatArray
@@ -299,21 +316,38 @@ class _EmStep:
     def offset(self, theta: FloatArray) -> FloatArray:
         return self.effects.offset(*self.unpack_effects(theta))
 
+    def expect(self, theta: FloatArray) -> _Expectation:
+        """The E-step at ``theta``: each report's expected location, scale and tilted moments."""
+        o = self.data.outlet
+        b, sigma2, u = self.unpack(theta)
+        off = self.offset(theta)
+        m = b[o] + u[self.data.event] + off
+        s = np.sqrt(sigma2[o])
+        ew, ewz, ewz2 = tilted_moments((self.ra - m) / s, (self.rb - m) / s, self.df)
+        ytil = m + s * ewz / np.maximum(ew, 1e-300)
+        w = self.data.weight
+        return _Expectation(
+            m=m,
+            s=s,
+            off=off,
+            ew=ew * w,
+            ewz=ewz * w,
+            ewz2=ewz2 * w,
+            omega=ew * w / sigma2[o],
+            ytil=ytil,
+        )
+
     def __call__(self, theta: FloatArray) -> FloatArray:
         data = self.data
         o, e = data.outlet, data.event
         n_out, n_ev = data.n_outlets, data.n_events
-        b, sigma2, u = self.unpack(theta)
-        delta, lam = self.unpack_effects(theta)
+        b, sigma2, _ = self.unpack(theta)
+        _, lam = self.unpack_effects(theta)
         fx = self.effects
-        off = fx.offset(delta, lam)
         event_var = self.event_var
-        m = b[o] + u[e] + off
-        s = np.sqrt(sigma2[o])
-        ew, ewz, ewz2 = tilted_moments((self.ra - m) / s, (self.rb - m) / s, self.df)
-        ew, ewz, ewz2 = ew * data.weight, ewz * data.weight, ewz2 * data.weight
-        omega = ew / sigma2[o]
-        ytil = m + s * ewz / np.maximum(ew, 1e-300)
+        x = self.expect(theta)
+        m, s, off, ew, ewz, ewz2 = x.m, x.s, x.off, x.ew, x.ewz, x.ewz2
+        omega, ytil = x.omega, x.ytil
 
         precision_e = 1.0 / (event_var + self.truth_var) + group_sum(e, omega, n_ev)
         u_new = group_sum(e, omega * (ytil - b[o] - off), n_ev) / precision_e
@@ -356,13 +390,9 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     data = step.data
     o, e, w = data.outlet, data.event, data.weight
     n_out, n_ev = data.n_outlets, data.n_events
-    b, sigma2, u = step.unpack(theta)
-    off = step.offset(theta)
-    s = np.sqrt(sigma2[o])
-    m = b[o] + u[e] + off
-    ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, step.df)
-    omega = ew * w / sigma2[o]
-    ytil = m + s * ewz / np.maximum(ew, 1e-300)
+    b, sigma2, _ = step.unpack(theta)
+    x = step.expect(theta)
+    off, omega, ytil = x.off, x.omega, x.ytil
     precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
     shifted = ytil - b[o] - off
@@ -392,15 +422,11 @@ def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]
     if fx.n_cells < 2:
         return step.stratum_mean, step.stratum_var
     data = step.data
-    o, e = data.outlet, data.event
-    b, sigma2, u = step.unpack(theta)
-    delta, lam = step.unpack_effects(theta)
-    m = b[o] + u[e] + fx.offset(delta, lam)
-    s = np.sqrt(sigma2[o])
-    ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, step.df)
-    omega = ew * data.weight / sigma2[o]
-    ytil = m + s * ewz / np.maximum(ew, 1e-300)
-    cell_bias, info = fx.raw_strata(omega, ytil - u[e] - fx.offset(np.zeros(fx.n_cells), lam))
+    _, _, u = step.unpack(theta)
+    _, lam = step.unpack_effects(theta)
+    x = step.expect(theta)
+    lag_only = fx.offset(np.zeros(fx.n_cells), lam)
+    cell_bias, info = fx.raw_strata(x.omega, x.ytil - u[data.event] - lag_only)
     keep = info > 0
     owner = fx.cell_outlet[keep]
     k = np.bincount(owner, minlength=data.n_outlets)
@@ -564,20 +590,15 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     hyper = step.last.hyper
     o, e = data.outlet, data.event
     n_out, n_ev = data.n_outlets, data.n_events
-    b, sigma2, u = step.unpack(theta)
+    b, sigma2, _ = step.unpack(theta)
     delta, lam = step.unpack_effects(theta)
     fx = step.effects
-    off = fx.offset(delta, lam)
-    m = b[o] + u[e] + off
-    s = np.sqrt(sigma2[o])
-    ew, ewz, _ = tilted_moments((step.ra - m) / s, (step.rb - m) / s, df)
-    ew, ewz = ew * data.weight, ewz * data.weight
-    omega = ew / sigma2[o]
-    ytil = m + s * ewz / np.maximum(ew, 1e-300)
+    x = step.expect(theta)
+    off, omega, ytil = x.off, x.omega, x.ytil
     precision_e = 1.0 / (hyper.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     # Information about b_o: each report's Student-t efficiency, plus the uncertainty of the
     # shared event error that the other reports of its event leave.
-    kappa = (df + 3.0) / (df + 1.0)
+    kappa = step.kappa
     v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
     with np.errstate(divide="ignore"):
         per_report = np.where(omega > 0, 1.0 / (kappa / omega + v_without), 0.0)
