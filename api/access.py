@@ -21,6 +21,8 @@ from api.problems import ProblemError
 from api.settings import ApiKey, Scope, Settings, hash_key
 
 SCOPE_OPT = "scope"
+#: Handler option marking endpoints whose body must be ``application/json``.
+JSON_BODY_OPT = "json_body"
 #: OpenAPI security requirement of every endpoint that needs a key.
 KEY_SECURITY: tuple[dict[str, list[str]], ...] = ({"apiKey": []}, {"bearer": []})
 #: Problem statuses every endpoint that needs a key can answer with.
@@ -128,8 +130,8 @@ class AccessControl:
             )
 
 
-def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard for request bodies: only ``application/json`` is accepted."""
+def require_json(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Only ``application/json`` request bodies are accepted (else 415)."""
     media_type = connection.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != "application/json":
         shown = media_type or "none"

@@ -22,7 +22,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.access import SCOPE_OPT, AccessControl
+from api.access import JSON_BODY_OPT, SCOPE_OPT, AccessControl, require_json
 from api.admin import AdminController
 from api.health import HealthController
 from api.observability import Metrics, RequestObserver, configure_logging
@@ -72,10 +72,16 @@ def create_app(settings: Settings) -> Litestar:
     access = AccessControl(settings)
     bodies = VersionBodies(store)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    # One guard for the whole app, and async: litestar copies the handler for every guard and
+    # runs a sync guard in a worker thread, which together cost more than scoring a report.
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
         # endpoints without a scope (health, metrics, the schema) are public
         if SCOPE_OPT in handler.opt:
             access.guard(connection, handler)
+        if handler.opt.get(JSON_BODY_OPT):
+            require_json(connection)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from api.access import KEY_PROBLEMS, KEY_SECURITY, SCOPE_OPT, require_json
+from api.access import JSON_BODY_OPT, KEY_PROBLEMS, KEY_SECURITY, SCOPE_OPT
 from api.problems import FieldError, ProblemError, problem_responses
 from api.registry import Snapshot
 from api.settings import Settings
@@ -248,9 +248,8 @@ def _fuse(snapshot: NamedDependency[Snapshot], reports: list[ReportIn]) -> FuseR
 class ScoringController(Controller):
     path = "/v1"
     tags = ("scoring",)
-    opt = MappingProxyType({SCOPE_OPT: "read"})
+    opt = MappingProxyType({SCOPE_OPT: "read", JSON_BODY_OPT: True})
     security = KEY_SECURITY
-    guards = (require_json,)
 
     @post(
         "/score",

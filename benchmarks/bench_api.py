@@ -1,9 +1,10 @@
 """Benchmark the HTTP API over loopback with wrk (``apt-get install -y wrk``).
 
-Measures, in one run and with the same server (uvicorn) and worker count: ``POST /v1/score``
-against a trivial litestar endpoint that decodes the same body; ``POST /v1/fuse`` with 50
-reports; requests/s at 1 and 2 workers; and, for a table of 100k outlets, the time to load
-it and the server's resident memory. Prints a Markdown section for ``benchmarks/RESULTS.md``.
+Measures, in one run, for each ASGI server (uvicorn and, when installed, granian) and each
+worker count (1 and 2): ``POST /v1/score`` against a trivial litestar endpoint that decodes the
+same body, served by the same server with the same workers; and ``POST /v1/fuse`` with 50
+reports. For a table of 100k outlets it measures the time to load it and the server's resident
+memory. Prints a Markdown section for ``benchmarks/RESULTS.md``.
 
     .venv/bin/python benchmarks/bench_api.py --duration 10 --connections 32
 """
@@ -35,6 +36,8 @@ from reliability.table import ScoreTable
 from reliability.tablestore import TableStore, read_table_file
 
 BIN = Path(sys.executable).parent
+API_FACTORY = "api.app:app_from_environment"
+TRIVIAL_APP = "benchmarks.api.trivial:app"
 ROOT = Path(__file__).resolve().parent.parent
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -72,8 +75,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+def server(command: list[str], port: int, tables: Path | None) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "RELIABILITY_PUBLIC_READ": "true", "RELIABILITY_RATE_LIMIT": "0"}
+    if tables is not None:
+        env["RELIABILITY_TABLES"] = str(tables)
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -93,30 +98,35 @@ def server(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=30)
 
 
-def api_server(tables: Path, port: int, workers: int) -> list[str]:
+def server_command(kind: str, target: str, port: int, workers: int) -> list[str]:
+    """The command line serving the ASGI ``target`` (``module:attr``) with ``kind``."""
+    factory = target == API_FACTORY
+    if kind == "uvicorn":
+        return [
+            str(BIN / "uvicorn"),
+            target,
+            *(["--factory"] if factory else []),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
     return [
-        str(BIN / "reliability"),
-        "serve",
-        "--tables",
-        str(tables),
+        str(BIN / "granian"),
+        "--interface",
+        "asgi",
+        *(["--factory"] if factory else []),
+        "--no-ws",
         "--port",
         str(port),
         "--workers",
         str(workers),
-    ]
-
-
-def trivial_server(port: int, workers: int) -> list[str]:
-    return [
-        str(BIN / "uvicorn"),
-        "benchmarks.api.trivial:app",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
         "--log-level",
         "warning",
+        target,
     ]
 
 
@@ -170,6 +180,8 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
+    servers = [kind for kind in ("uvicorn", "granian") if (BIN / kind).exists()]
+    load_before = os.getloadavg()
     scratch = Path(tempfile.mkdtemp(prefix="bench-api-"))
     table = fitted_table()
     tables = scratch / "tables"
@@ -187,15 +199,16 @@ def main() -> int:
     )
     run = {"duration": args.duration, "connections": args.connections, "scratch": scratch}
     rows = []
-    for workers in (1, 2):
-        port = free_port()
-        with server(trivial_server(port, workers), port):
-            trivial = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
-        port = free_port()
-        with server(api_server(tables, port, workers), port):
-            score = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
-            fuse = wrk(f"http://127.0.0.1:{port}/v1/fuse", fuse_body, **run)
-        rows.append((workers, trivial, score, fuse))
+    for kind in servers:
+        for workers in (1, 2):
+            port = free_port()
+            with server(server_command(kind, TRIVIAL_APP, port, workers), port, None):
+                trivial = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
+            port = free_port()
+            with server(server_command(kind, API_FACTORY, port, workers), port, tables):
+                score = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
+                fuse = wrk(f"http://127.0.0.1:{port}/v1/fuse", fuse_body, **run)
+            rows.append((kind, workers, trivial, score, fuse))
 
     big = widened(table, args.outlets)
     big_dir = scratch / "big"
@@ -206,7 +219,7 @@ def main() -> int:
     OutletCatalog(loaded)
     load_seconds = time.perf_counter() - started
     port = free_port()
-    with server(api_server(big_dir, port, 1), port) as process:
+    with server(server_command(servers[0], API_FACTORY, port, 1), port, big_dir) as process:
         big_score = wrk(
             f"http://127.0.0.1:{port}/v1/score",
             score_body.replace(outlets[0].encode(), b"outlet-000000"),
@@ -219,26 +232,28 @@ def main() -> int:
     print(
         f"Command: `.venv/bin/python benchmarks/bench_api.py --duration {args.duration} "
         f"--connections {args.connections} --outlets {args.outlets}`; nproc {os.cpu_count()}; "
-        f"wrk -t2 -c{args.connections}, uvicorn, loopback.\n"
+        f"wrk -t2 -c{args.connections}, loopback; load average before "
+        f"{load_before}, after {os.getloadavg()}.\n"
     )
-    print("| workers | endpoint | req/s | p50 ms | p99 ms |")
-    print("|---|---|---|---|---|")
-    for workers, trivial, score, fuse in rows:
+    print("| server | workers | endpoint | req/s | p50 ms | p99 ms | req/s vs trivial |")
+    print("|---|---|---|---|---|---|---|")
+    for kind, workers, trivial, score, fuse in rows:
         for name, result in (
             ("trivial litestar", trivial),
             ("POST /v1/score", score),
             ("POST /v1/fuse (50 reports)", fuse),
         ):
+            ratio = result.requests_per_second / trivial.requests_per_second
             print(
-                f"| {workers} | {name} | {result.requests_per_second:,.0f} | "
-                f"{result.p50_ms:.2f} | {result.p99_ms:.2f} |"
+                f"| {kind} | {workers} | {name} | {result.requests_per_second:,.0f} | "
+                f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {ratio:.0%} |"
             )
     print()
     print(
         f"Table of {args.outlets:,} outlets ({len(big.outlets):,} rows, {size_mib:.0f} MiB JSON): "
         f"load (decode + model + index) {load_seconds:.1f} s; server RSS {rss:.0f} MiB; "
         f"POST /v1/score {big_score.requests_per_second:,.0f} req/s, "
-        f"p99 {big_score.p99_ms:.2f} ms (1 worker)."
+        f"p99 {big_score.p99_ms:.2f} ms (1 {servers[0]} worker)."
     )
     shutil.rmtree(scratch)
     return 0
