@@ -22,8 +22,15 @@ BROAD_SD_FACTOR = 3.0
 SPAN_SDS = 8.0
 
 
-def build_event_prior(theta: FloatArray, *, count: bool, stratum: str | None = None) -> EventPrior:
-    """Tabulate the event-size prior from settled figures ``theta`` on the model scale."""
+def build_event_prior(
+    theta: FloatArray, *, count: bool, stratum: str | None = None, density: bool = True
+) -> EventPrior:
+    """Tabulate the event-size prior from settled figures ``theta`` on the model scale.
+
+    ``density=False``: only the broad normal. The kernel density's pull toward typical sizes
+    assumes report errors independent of the true size; where reports already lean toward the
+    typical size (poll margins, compressed by undecided voters) that pull is applied twice.
+    """
     theta = theta[np.isfinite(theta)]
     n = theta.size
     centre = float(np.median(theta)) if n else (2.0 if count else 0.0)
@@ -35,10 +42,10 @@ def build_event_prior(theta: FloatArray, *, count: bool, stratum: str | None = N
     hi = float(max(theta.max(initial=centre), centre) + SPAN_SDS * broad_sd)
     grid = np.linspace(lo, hi, PRIOR_POINTS)
     log_broad = -0.5 * ((grid - centre) / broad_sd) ** 2 - np.log(broad_sd * np.sqrt(2 * np.pi))
-    if n >= 2:
+    if n >= 2 and density:
         bandwidth = 1.06 * spread * n ** (-0.2)
-        density = _kde(theta, grid, bandwidth)
-        mixed = (1 - BROAD_SHARE) * density + BROAD_SHARE * np.exp(log_broad)
+        kde = _kde(theta, grid, bandwidth)
+        mixed = (1 - BROAD_SHARE) * kde + BROAD_SHARE * np.exp(log_broad)
     else:
         mixed = np.exp(log_broad)
     step = float(grid[1] - grid[0])

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -107,6 +107,7 @@ class OutletModel:
         stratum_bias: bool = True,
         lag_effect: bool = True,
         latent_consensus: bool = True,
+        size_prior: Literal["density", "broad"] = "density",
         stale_days: float = 365.0,
         max_iter: int = 500,
     ) -> None:
@@ -119,6 +120,7 @@ class OutletModel:
         self.stratum_bias = stratum_bias
         self.lag_effect = lag_effect
         self.latent_consensus = latent_consensus
+        self.size_prior = size_prior
         self.stale_days = stale_days
         self.max_iter = max_iter
 
@@ -134,6 +136,7 @@ class OutletModel:
             "stratum_bias": self.stratum_bias,
             "lag_effect": self.lag_effect,
             "latent_consensus": self.latent_consensus,
+            "size_prior": self.size_prior,
             "stale_days": self.stale_days,
             "max_iter": self.max_iter,
         }
@@ -154,6 +157,8 @@ class OutletModel:
         """
         if self.df <= 0:
             raise ValueError(f"df must be positive, got {self.df}")
+        if self.size_prior not in ("density", "broad"):
+            raise ValueError(f"size_prior must be 'density' or 'broad', got {self.size_prior!r}")
         reports = _resolved(frames.conform(_with_kind(reports), frames.REPORTS), outlets)
         consensus = frames.conform(
             _with_kind(consensus if consensus is not None else pl.DataFrame()), frames.CONSENSUS
@@ -227,7 +232,7 @@ class OutletModel:
                 frame,
                 rep,
                 registry,
-                event_priors(points, strata, scale),
+                event_priors(points, strata, scale, density=self.size_prior == "density"),
                 centre=unsupervised,
             )
             if round_ == rounds:
@@ -448,6 +453,7 @@ class OutletModel:
             stratum_bias=bool(config.get("stratum_bias", True)),
             lag_effect=bool(config.get("lag_effect", True)),
             latent_consensus=bool(config.get("latent_consensus", True)),
+            size_prior="broad" if config.get("size_prior") == "broad" else "density",
         )
         model._install({m.metric: m for m in table.metrics}, table.groups, table.outlets)
         model.diagnostics_ = table.diagnostics

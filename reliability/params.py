@@ -88,15 +88,22 @@ def metric_params(
     )
 
 
-def event_priors(theta: FloatArray, strata: list[str | None], scale: Scale) -> list[EventPrior]:
-    """The metric-wide prior first, then one per stratum with enough settled events."""
-    out = [build_event_prior(theta, count=scale.is_count)]
+def event_priors(
+    theta: FloatArray, strata: list[str | None], scale: Scale, *, density: bool = True
+) -> list[EventPrior]:
+    """The metric-wide prior first, then one per stratum with enough settled events.
+
+    ``density=False`` keeps only the broad normal component (``size_prior="broad"``).
+    """
+    out = [build_event_prior(theta, count=scale.is_count, density=density)]
     labels = np.array(["" if s is None else s for s in strata], dtype=object)
     present = np.array([s is not None for s in strata], dtype=bool)
     for label in sorted({s for s in strata if s is not None}):
         mask = present & (labels == label)
         if int(mask.sum()) >= MIN_STRATUM_EVENTS:
-            out.append(build_event_prior(theta[mask], count=scale.is_count, stratum=label))
+            out.append(
+                build_event_prior(theta[mask], count=scale.is_count, stratum=label, density=density)
+            )
     return out
 
 

@@ -6,9 +6,14 @@
    baselines (which use no consensus, on every claim), and 50%/90% interval coverage
    (target 85-95% for 90%). Folds follow ``reliability.crossval`` (same seeded split); the
    per-event results are kept here so they can be broken down by side and report count.
-2. Each source's bias by belligerent: reports and consensus are restricted to one side (US or
-   Confederate) and fitted separately, giving each source's bias (log scale, with its 90%
-   interval and as a factor) per side.
+   ``model`` scores the reported figure (the whole-number posterior median, ``estimate``) on
+   the model scale; ``model_q50`` the latent continuous median, which for a count of 0 sits
+   near log 1.2 although the reported count is 0.
+2. Each source's bias by belligerent (issue #4): the model's stratum biases ``b_o + delta_os``
+   from one fit on every battle, with 90% intervals, the factor exp(bias), the number of
+   reports, and whether the interval excludes the source's overall bias and zero.
+3. The earlier check of the same question: reports and consensus restricted to one side and
+   fitted separately, each source's bias per side.
 
 Mind the circularity ``docs/datasets.md`` describes: the consensus is built from CWSS and
 CWSAC, and Kennedy follows NPS closely, so those sources look accurate by construction.
@@ -64,6 +69,7 @@ def cross_validated(dataset: Dataset, folds: int, seed: int) -> pl.DataFrame:
     fused = pl.concat(parts).join(truth, on=KEY, nulls_equal=True)
     fused = fused.with_columns(
         truth=pl.Series(_truth_point(fused, dataset.scales)),
+        reported=pl.Series(_on_model_scale(fused, dataset.scales)),
     )
     return fused.join(_baselines(dataset), on=KEY, how="left", nulls_equal=True)
 
@@ -92,6 +98,17 @@ def _truth_point(frame: pl.DataFrame, scales: dict[str, Scale]) -> list[float]:
     return out.tolist()
 
 
+def _on_model_scale(frame: pl.DataFrame, scales: dict[str, Scale]) -> list[float]:
+    """Each row's reported ``estimate`` on its metric's model scale."""
+    out = np.empty(frame.height)
+    metric = frame["metric"].to_numpy()
+    for name in np.unique(metric):
+        rows = metric == name
+        scale = Scale(scales.get(str(name), Scale.LOG))
+        out[rows] = scale.forward(frame["estimate"].to_numpy()[rows])
+    return out.tolist()
+
+
 def _baselines(dataset: Dataset) -> pl.DataFrame:
     """Every baseline's estimate of every quantity, per metric, from all original claims."""
     own = dataset.reports.filter(pl.col("cites").is_null())
@@ -116,7 +133,8 @@ def accuracy(results: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
         results.group_by(by)
         .agg(
             pl.len().alias("quantities"),
-            (pl.col("q50") - pl.col("truth")).abs().mean().alias("model_mae"),
+            (pl.col("reported") - pl.col("truth")).abs().mean().alias("model"),
+            (pl.col("q50") - pl.col("truth")).abs().mean().alias("model_q50"),
             *[(pl.col(f"b_{b}") - pl.col("truth")).abs().mean().alias(b) for b in BASELINE_NAMES],
             ((pl.col("lo50") <= value) & (value <= pl.col("hi50")))
             .filter(exact)
@@ -126,9 +144,80 @@ def accuracy(results: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
             .filter(exact)
             .mean()
             .alias("cov90"),
-            (pl.col("q50") - pl.col("truth")).mean().alias("model_signed"),
+            (pl.col("reported") - pl.col("truth")).mean().alias("model_signed"),
         )
         .sort(by)
+    )
+
+
+def full_fit(dataset: Dataset) -> OutletModel:
+    """The model fitted on every battle's reports and consensus."""
+    return OutletModel(scales=dataset.scales, cv_folds=0).fit(
+        dataset.reports, _consensus(dataset), _registry(dataset)
+    )
+
+
+def stratum_bias_table(model: OutletModel) -> pl.DataFrame:
+    """Each source's bias per belligerent (its stratum bias), against its overall bias and 0."""
+    rows = [
+        {
+            "outlet": s.outlet,
+            "metric": s.metric,
+            "stratum": cell.stratum,
+            "n": cell.n_reports,
+            "bias": cell.bias.estimate,
+            "lo90": cell.bias.lo90,
+            "hi90": cell.bias.hi90,
+            "overall": s.bias.estimate,
+        }
+        for s in model.outlets_
+        for cell in s.strata
+    ]
+    inside = pl.col("lo90").le(pl.col("overall")) & pl.col("overall").le(pl.col("hi90"))
+    return (
+        pl.DataFrame(rows)
+        .with_columns(
+            factor=pl.col("bias").exp(),
+            excludes_overall=~inside,
+            excludes_zero=(pl.col("lo90") > 0) | (pl.col("hi90") < 0),
+        )
+        .sort("metric", "outlet", "stratum")
+    )
+
+
+def spread_check(dataset: Dataset, model: OutletModel) -> pl.DataFrame:
+    """Per source: fitted spread against the empirical spread of its errors (casualties).
+
+    Errors are log(report + 1) - log(consensus + 1) over exact reports of exact consensus;
+    ``fitted_sd`` is the t standard deviation sigma * sqrt(df / (df - 2)).
+    """
+    exact = (pl.col("low") == pl.col("high")) & pl.col("low").is_not_null()
+    truth = _consensus(dataset).filter(exact).select(*KEY, pl.col("low").alias("t"))
+    errors = (
+        dataset.reports.filter(exact & pl.col("cites").is_null())
+        .join(truth, on=KEY, nulls_equal=True)
+        .select("outlet", "metric", err=(pl.col("low") + 1).log() - (pl.col("t") + 1).log())
+    )
+    inflate = float(np.sqrt(model.df / (model.df - 2))) if model.df > 2 else float("nan")
+    fitted = pl.DataFrame(
+        {
+            "outlet": [s.outlet for s in model.outlets_],
+            "metric": [s.metric for s in model.outlets_],
+            "sigma": [s.sd.estimate for s in model.outlets_],
+        }
+    ).with_columns(fitted_sd=pl.col("sigma") * inflate)
+    return (
+        errors.group_by("outlet", "metric")
+        .agg(
+            pl.len().alias("n"),
+            (pl.col("err") == 0).mean().alias("exact_share"),
+            pl.col("err").std().alias("sd"),
+            ((pl.col("err") - pl.col("err").median()).abs().median() * 1.4826).alias("mad_sd"),
+            pl.col("err").abs().quantile(0.9).alias("abs_q90"),
+        )
+        .join(fitted, on=["outlet", "metric"])
+        .filter(pl.col("metric") == "casualties")
+        .sort("outlet")
     )
 
 
@@ -192,6 +281,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(accuracy(results, ["metric"]))
     print("\nBy metric and side:")
     print(accuracy(results.filter(pl.col("stratum").is_in(SIDES)), ["metric", "stratum"]))
+    appomattox = (pl.col("event_id") == "VA097") & (pl.col("stratum") == "Confederate")
+    print("\nCasualties without Appomattox, Confederate (VA097; consensus 28,305 = the army):")
+    print(accuracy(results.filter((pl.col("metric") == "casualties") & ~appomattox), ["metric"]))
+    print("\nCasualties by whether CWSS (the consensus's own source) reports the quantity:")
+    cwss = dataset.reports.filter(pl.col("outlet") == "cwss").select(KEY).unique()
+    with_cwss = results.join(
+        cwss.with_columns(cwss=pl.lit(True)), on=KEY, how="left", nulls_equal=True
+    ).with_columns(pl.col("cwss").fill_null(False))
+    print(accuracy(with_cwss.filter(pl.col("metric") == "casualties"), ["cwss"]))
     print("\nCasualties by reports per quantity:")
     print(accuracy(sized.filter(pl.col("metric") == "casualties"), ["reports"]))
     print("\nCasualties, worst held-out misses outside the 90% interval:")
@@ -207,6 +305,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     n_casualties = results.filter(pl.col("metric") == "casualties").height
     print(f"\n{misses.height} casualties misses of {n_casualties}")
+    model = full_fit(dataset)
+    casualties = model.metrics_["casualties"]
+    print(
+        f"\nFitted on every battle: event sd {casualties.event_sd:.4f}, "
+        f"typical sd {casualties.typical_sd:.4f}"
+    )
+    print("\nSpread per source (casualties): fitted t sd vs the empirical sd of its errors:")
+    print(spread_check(dataset, model))
+    print("\nBias by belligerent (stratum bias, log scale, 90% interval; one fit on all battles):")
+    print(stratum_bias_table(model))
     print("\nBias by side (log scale; factor = exp(bias); fitted on each side alone):")
     print(bias_by_side(dataset))
     return 0

@@ -5,6 +5,12 @@
    pollster's bias and weighted by its precision; pollsters unseen before 2013 start from their
    methodology group's prior). The fused estimate, the simple average and the median of the
    race's polls are scored by MAE against the actual margin. Races of 2013 are in neither set.
+   The configuration (model options, and whether house effects are learnt relative to each
+   cycle's industry-wide error) is chosen first by a time split inside the training years:
+   fit on races up to 2008, validate on 2010-2012; the lowest validation MAE wins, a
+   configuration with fewer changes from the defaults winning ties within 0.01 points. The
+   2014-2016 test is then run once with the chosen configuration (and with the defaults, for
+   comparison).
 2. House effects: each pollster's fitted bias is correlated with FiveThirtyEight's published
    Mean-Reverted Bias (2016 ratings, matched through ``pollster-ids.csv``). A margin is
    candidate 1 minus candidate 2 as the converter took it; only in Democrat-vs-Republican races
@@ -24,7 +30,9 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +49,43 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "benchmarks" / "data" / "polls"
 LAST_TRAIN_YEAR = 2012
 TEST_YEARS = (2014, 2016)
+LAST_VALIDATION_TRAIN_YEAR = 2008
+VALIDATION_YEARS = (2010, 2012)
 BOOTSTRAP = 2000
+#: Ties in validation MAE (points) go to the configuration with fewer changes.
+TIE = 0.01
+
+
+@dataclass(frozen=True)
+class Config:
+    """A benchmark configuration: model options and the cycle-relative truth switch.
+
+    ``per_cycle``: fit house effects against ``actual + c``, where ``c`` is the cycle's
+    industry-wide error (the mean over its races of mean poll minus result; a cycle is a
+    general-election year, other races are their own cycle). The fused figure then estimates
+    what an average poll of the cycle would say, and the unknown error of a new cycle is taken
+    as zero.
+    """
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    per_cycle: bool = False
+
+    @property
+    def changes(self) -> int:
+        return len(self.options) + int(self.per_cycle)
+
+
+CANDIDATES = (
+    Config("defaults"),
+    Config("broad prior", {"size_prior": "broad"}),
+    Config("df 10", {"df": 10.0}),
+    Config("half-life 4 years", {"half_life_days": 1460.0}),
+    Config("per-cycle house effects", per_cycle=True),
+    Config("broad prior, df 10", {"size_prior": "broad", "df": 10.0}),
+    Config("broad prior, half-life 4 years", {"size_prior": "broad", "half_life_days": 1460.0}),
+    Config("broad prior, per-cycle", {"size_prior": "broad"}, per_cycle=True),
+)
 
 
 def race_year(column: str = "event_id") -> pl.Expr:
@@ -61,21 +105,46 @@ def results_of(dataset: Dataset) -> pl.DataFrame:
     return dataset.consensus
 
 
-def fit(dataset: Dataset, races: pl.Series) -> OutletModel:
+def fit(dataset: Dataset, races: pl.Series, config: Config = CANDIDATES[0]) -> OutletModel:
     """The model fitted on the reports and results of ``races``."""
     kept = pl.col("event_id").is_in(races.implode())
     registry = dataset.registry.frame if dataset.registry is not None else None
-    return OutletModel(scales=dataset.scales, cv_folds=0).fit(
-        dataset.reports.filter(kept), results_of(dataset).filter(kept), registry
+    results = results_of(dataset).filter(kept)
+    if config.per_cycle:
+        shift = cycle_errors(dataset, races)
+        results = results.join(shift, on="event_id").with_columns(
+            pl.col("value", "low", "high") + pl.col("c")
+        )
+    return OutletModel(scales=dataset.scales, cv_folds=0, **config.options).fit(
+        dataset.reports.filter(kept), results.drop("c", strict=False), registry
     )
 
 
-def prediction(dataset: Dataset) -> tuple[pl.DataFrame, OutletModel]:
-    """Per 2014-2016 race: fused, average and median of polls, and the actual margin."""
+def cycle_errors(dataset: Dataset, races: pl.Series) -> pl.DataFrame:
+    """Per race of ``races``: its cycle's industry-wide error ``c`` (see :class:`Config`)."""
+    general = race_type().str.ends_with("-G")
+    cycle = pl.when(general).then(race_year().cast(pl.String)).otherwise(pl.col("event_id"))
+    per_race = (
+        dataset.reports.filter(pl.col("event_id").is_in(races.implode()))
+        .group_by("event_id")
+        .agg(pl.col("value").mean().alias("average"))
+        .join(results_of(dataset).select("event_id", "value"), on="event_id")
+        .with_columns(cycle=cycle, error=pl.col("average") - pl.col("value"))
+    )
+    return per_race.with_columns(c=pl.col("error").mean().over("cycle")).select("event_id", "c")
+
+
+def prediction(
+    dataset: Dataset,
+    last_train_year: int = LAST_TRAIN_YEAR,
+    years: tuple[int, int] = TEST_YEARS,
+    config: Config = CANDIDATES[0],
+) -> tuple[pl.DataFrame, OutletModel]:
+    """Per race of ``years``: fused, average and median of polls, and the actual margin."""
     races = results_of(dataset).select("event_id", race_year().alias("year"))
-    train = races.filter(pl.col("year") <= LAST_TRAIN_YEAR)["event_id"]
-    test = races.filter(pl.col("year").is_between(*TEST_YEARS))["event_id"]
-    model = fit(dataset, train)
+    train = races.filter(pl.col("year") <= last_train_year)["event_id"]
+    test = races.filter(pl.col("year").is_between(*years))["event_id"]
+    model = fit(dataset, train, config)
     reports = dataset.reports.filter(pl.col("event_id").is_in(test.implode()))
     seen = {s.outlet for s in model.outlets_ if not s.cold_start}
     simple = reports.group_by("event_id").agg(
@@ -91,6 +160,22 @@ def prediction(dataset: Dataset) -> tuple[pl.DataFrame, OutletModel]:
         .with_columns(race_type().alias("type"), race_year().alias("year"))
     )
     return results, model
+
+
+def validation(dataset: Dataset) -> tuple[pl.DataFrame, Config]:
+    """Every candidate on the time split inside the training years, and the one chosen."""
+    rows = []
+    for config in CANDIDATES:
+        results, _ = prediction(dataset, LAST_VALIDATION_TRAIN_YEAR, VALIDATION_YEARS, config)
+        summary = prediction_summary(
+            results.with_columns(pl.lit(config.name).alias("config")), ["config"]
+        )
+        rows.append(summary.with_columns(pl.lit(config.changes).alias("changes")))
+    table = pl.concat(rows)
+    best = float(table["fused_mae"].min())  # type: ignore[arg-type]
+    tied = table.filter(pl.col("fused_mae") <= best + TIE).sort("changes", "fused_mae")
+    chosen = next(c for c in CANDIDATES if c.name == tied["config"][0])
+    return table, chosen
 
 
 def prediction_summary(results: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
@@ -186,10 +271,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     pl.Config.set_float_precision(3)
 
     dataset = load_dataset(args.data / "dataset.toml")
-    results, model = prediction(dataset)
+    table, chosen = validation(dataset)
+    print(
+        f"Validation: fit on races up to {LAST_VALIDATION_TRAIN_YEAR}, predict "
+        f"{VALIDATION_YEARS[0]}-{VALIDATION_YEARS[1]} races (MAE in points of margin)"
+    )
+    print(table)
+    print(f"Chosen: {chosen.name}\n")
+    defaults, _ = prediction(dataset)
+    results, model = prediction(dataset, config=chosen)
     print(f"Fit on races up to {LAST_TRAIN_YEAR}; predict {TEST_YEARS[0]}-{TEST_YEARS[1]} races")
     print("(MAE in points of margin against the actual result)\n")
-    print(prediction_summary(results.with_columns(pl.lit("all").alias("races_of")), ["races_of"]))
+    print(
+        prediction_summary(
+            pl.concat(
+                [
+                    defaults.with_columns(pl.lit("defaults").alias("config")),
+                    results.with_columns(pl.lit(chosen.name).alias("config")),
+                ]
+            ),
+            ["config"],
+        )
+    )
+    print(f"\nChosen configuration ({chosen.name}), by year and race type:")
     print(prediction_summary(results, ["year"]))
     print(prediction_summary(results, ["type"]))
     params = model.metrics_["margin"]
@@ -221,11 +325,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     early = races.to_frame().filter(race_year() <= LAST_TRAIN_YEAR)["event_id"]
     print(f"\nHouse effects vs 538 Mean-Reverted Bias; D-vs-R races: {how}")
     rows = []
-    for label, chosen in (
+    for label, subset in (
         (f"D-vs-R races <= {LAST_TRAIN_YEAR}", early),
         ("D-vs-R races 1998-2016", races),
     ):
-        effects = house_effects(dataset, chosen, ratings)
+        effects = house_effects(dataset, subset, ratings)
         for min_n in (1, 10):
             sub = effects.filter(pl.col("n") >= min_n)
             row = correlation(sub["bias"].to_numpy(), sub["mrb"].to_numpy(), args.seed)
