@@ -522,7 +522,8 @@ def _extra_digit(rng: np.random.Generator, y: FloatArray) -> FloatArray:
     digits = np.floor(np.log10(y)).astype(np.int64) + 1
     place = 10.0 ** rng.integers(0, digits)
     head = np.floor(y / place)
-    return head * place * 10 + (head % 10) * place + (y - head * place)
+    typed: FloatArray = head * place * 10 + (head % 10) * place + (y - head * place)
+    return typed
 
 
 def _censor(
