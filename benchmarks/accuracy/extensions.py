@@ -63,6 +63,8 @@ HELD_OUT = 0.3
 MIN_LAG_REPORTS = 200
 MIN_CELL_REPORTS = 5
 MIN_DRIFT_REPORTS = 10
+BIG_DRIFT_REPORTS = 100
+RECENCY = ("no half-life", "half-life 730 d", "full (half-life 365 d)", "half-life 182 d")
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,7 @@ def evaluate(seeded: Seeded, variant: Variant) -> dict[str, Any]:
     cells = fitted_cells(model, seeded.cells)
     stable = cells.filter(~pl.col("drifting") & (pl.col("n_own") >= MIN_CELL_REPORTS))
     drifting = cells.filter(pl.col("drifting") & (pl.col("n_own") >= MIN_DRIFT_REPORTS))
+    big = drifting.filter(pl.col("n_own") >= BIG_DRIFT_REPORTS)
     return {
         "mae": fused["err"].mean(),
         "mae_late": fused.filter("late")["err"].mean(),
@@ -232,6 +235,10 @@ def evaluate(seeded: Seeded, variant: Variant) -> dict[str, Any]:
         "drift_err": (drifting["estimate"] - drifting["current"]).abs().mean(),
         "drift_err_former": (drifting["estimate"] - drifting["former"]).abs().mean(),
         "drift_cover": drifting["hit"].mean(),
+        "big_err": (big["estimate"] - big["current"]).abs().mean(),
+        "big_err_former": (big["estimate"] - big["former"]).abs().mean(),
+        "big_cover": big["hit"].mean(),
+        "n_big_cells": big.height,
         "drift_width": (drifting["hi"] - drifting["lo"]).mean(),
         "n_drift_cells": drifting.height,
         "copy_width": with_copies["width"].mean(),
@@ -256,6 +263,8 @@ def _table(
 
 
 def report(results: dict[str, list[dict[str, Any]]], seeds: list[Seeded]) -> list[str]:
+    if set(results) == set(RECENCY):
+        return drift_table(results)
     full = results["full (half-life 365 d)"]
     lines = ["", "(a) Lag curve, full model: planted effect relative to the reference bin", ""]
     hits = np.array([r["lag_hits"] for r in full])
@@ -300,27 +309,7 @@ def report(results: dict[str, list[dict[str, Any]]], seeds: list[Seeded]) -> lis
         ],
     )
 
-    lines += ["", "(c) Drifting outlets' cells: fitted stratum bias vs current (end) bias", ""]
-    lines += _table(
-        ["recency", "MAE to current", "MAE to former", "90% cov of current", "mean 90% width"],
-        [
-            (name, results[name])
-            for name in (
-                "no half-life",
-                "half-life 730 d",
-                "full (half-life 365 d)",
-                "half-life 182 d",
-            )
-        ],
-        [
-            lambda r: f"{_mean(r, 'drift_err'):.3f}",
-            lambda r: f"{_mean(r, 'drift_err_former'):.3f}",
-            lambda r: f"{_mean(r, 'drift_cover'):.3f}",
-            lambda r: f"{_mean(r, 'drift_width'):.3f}",
-        ],
-    )
-    n_cells = [r["n_drift_cells"] for r in full]
-    lines.append(f"\nDrifting cells with >= {MIN_DRIFT_REPORTS} own reports per seed: {n_cells}.")
+    lines += drift_table(results)
 
     lines += ["", "(d) Withheld quantities with copied reports: fused 90% intervals", ""]
     lines += _table(
@@ -344,6 +333,39 @@ def report(results: dict[str, list[dict[str, Any]]], seeds: list[Seeded]) -> lis
     return lines
 
 
+def drift_table(results: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = ["", "(c) Drifting outlets' cells: fitted stratum bias vs current (end) bias", ""]
+    lines += _table(
+        [
+            "recency",
+            "MAE to current",
+            "MAE to former",
+            "90% cov of current",
+            "mean 90% width",
+            f"MAE to current, cells >= {BIG_DRIFT_REPORTS} reports",
+            "MAE to former, same",
+            "90% cov of current, same",
+        ],
+        [(name, results[name]) for name in RECENCY],
+        [
+            lambda r: f"{_mean(r, 'drift_err'):.3f}",
+            lambda r: f"{_mean(r, 'drift_err_former'):.3f}",
+            lambda r: f"{_mean(r, 'drift_cover'):.3f}",
+            lambda r: f"{_mean(r, 'drift_width'):.3f}",
+            lambda r: f"{_mean(r, 'big_err'):.3f}",
+            lambda r: f"{_mean(r, 'big_err_former'):.3f}",
+            lambda r: f"{_mean(r, 'big_cover'):.3f}",
+        ],
+    )
+    full = results["full (half-life 365 d)"]
+    n_cells = [(r["n_drift_cells"], r["n_big_cells"]) for r in full]
+    lines.append(
+        f"\nDrifting cells per seed (>= {MIN_DRIFT_REPORTS}, >= {BIG_DRIFT_REPORTS} own "
+        f"reports): {n_cells}."
+    )
+    return lines
+
+
 def _lag_share(results: list[dict[str, Any]]) -> str:
     hits = np.array([r["lag_hits"] for r in results])
     seen = hits[~np.isnan(hits)]
@@ -353,15 +375,19 @@ def _lag_share(results: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds 1 .. N")
+    parser.add_argument(
+        "--recency-only", action="store_true", help="only the half-life variants, table (c)"
+    )
     args = parser.parse_args()
+    variants = {k: VARIANTS[k] for k in RECENCY} if args.recency_only else VARIANTS
     print(provenance())
     print(f"nproc {os.cpu_count()}; load average at start {os.getloadavg()}")
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     seeds = []
     for seed in range(1, args.seeds + 1):
         seeded = prepare(seed)
         seeds.append(seeded)
-        for name, variant in VARIANTS.items():
+        for name, variant in variants.items():
             results[name].append(evaluate(seeded, variant))
         print(f"seed {seed} done; load average {os.getloadavg()}", flush=True)
     print("\n".join(report(results, seeds)))
