@@ -39,8 +39,9 @@ Figures (means over seeds unless said):
   cells against the current bias (a variant without stratum bias is judged by its overall
   interval), lag bins covered.
 
-Reading (numbers in ``benchmarks/RESULTS.md``). The lag curve's and the stable outlets' stratum
-biases' intervals cover the planted values at or above nominal; switching stratum bias or the
+Reading (numbers in ``benchmarks/RESULTS.md``). In the full model the lag curve's and the stable
+outlets' stratum biases' intervals cover the planted values at or above nominal (without a
+half-life, with narrower intervals, somewhat below); switching stratum bias or the
 lag effect off costs bias coverage (one overall bias cannot hold a one-sided lean; biases absorb
 the average undercount) and fused accuracy. Copies with ``cites`` collapse exactly, so fused
 intervals are the same with and without them; stripped of ``cites`` they narrow the intervals
