@@ -115,6 +115,7 @@ class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     outlet_alpha: Positive = 1.1
     event_popularity_sd: NonNegative = 1.0
     p_gross: Probability = 0.005
+    p_typo: Probability = 0.0
     p_at_least: Probability = 0.1
     p_range: Probability = 0.05
     start: date = date(2015, 1, 1)
@@ -417,6 +418,7 @@ class _Reports:
     x: FloatArray
     y: FloatArray
     gross: npt.NDArray[np.int8]
+    typo: BoolArray
     lag_days: FloatArray
     lag_effect: FloatArray
     stratum_effect: FloatArray
@@ -479,6 +481,11 @@ def _draw_reports(
     gross[wrong] = rng.integers(1, 4, size=wrong.size, dtype=np.int8) * sign
     scaled = y[wrong] * 10.0 ** gross[wrong].astype(np.float64)
     y[wrong] = np.where(is_count[wrong], np.round(scaled), scaled)
+    typo = np.zeros(n, dtype=np.bool_)
+    # Drawn only when on, so configs without typos keep their exact draws.
+    if config.p_typo > 0:
+        typo = is_count & (y >= 1) & (rng.random(n) < config.p_typo)
+        y[typo] = _extra_digit(rng, y[typo])
 
     kind, low, high = _censor(rng, config, y, quantities.f_true[quantity], is_count)
     cited = _citations(rng, config.p_cite, quantity, quantity_counts)
@@ -487,6 +494,7 @@ def _draw_reports(
     for array in (x, y, kind, low, high):
         array[citing] = array[source]
     gross[citing] = gross[source]
+    typo[citing] = typo[source]
     delay = np.round(rng.exponential(CITATION_DELAY_DAYS, size=citing.size) * DAY_US)
     published_us[citing] = published_us[source] + 1 + delay.astype(np.int64)
     return _Reports(
@@ -495,6 +503,7 @@ def _draw_reports(
         x=x,
         y=y,
         gross=gross,
+        typo=typo,
         lag_days=lag_days,
         lag_effect=lag_effect,
         stratum_effect=stratum_effect,
@@ -506,6 +515,15 @@ def _draw_reports(
         high=high,
         cited=cited,
     )
+
+
+def _extra_digit(rng: np.random.Generator, y: FloatArray) -> FloatArray:
+    """Whole numbers >= 1 with one of their digits typed twice (123 -> 1123, 1223 or 1233)."""
+    digits = np.floor(np.log10(y)).astype(np.int64) + 1
+    place = 10.0 ** rng.integers(0, digits)
+    head = np.floor(y / place)
+    typed: FloatArray = head * place * 10 + (head % 10) * place + (y - head * place)
+    return typed
 
 
 def _censor(
@@ -740,6 +758,7 @@ def _frames(
             "x": reports.x,
             "y": reports.y,
             "gross_power": reports.gross,
+            "typo": reports.typo,
             "lag_days": (reports.published_us - quantities.event_day[q] * DAY_US) / DAY_US,
             "lag_effect": reports.lag_effect,
             "stratum_effect": reports.stratum_effect,
