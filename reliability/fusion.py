@@ -275,7 +275,7 @@ def fuse_event(
     grid, loglik, post = _event_posterior(lower, upper, lo_c, hi_c, scale, prior, spec)
     cdf = np.cumsum(post) - post / 2
     step = float(grid[1] - grid[0])
-    if step > float(np.min(scale)) / math.sqrt(scale.size) / _CELLS_PER_SCALE:
+    if step > float(scale.min()) / math.sqrt(scale.size) / _CELLS_PER_SCALE:
         tail_lo, tail_hi = _event_quantiles(grid, cdf, _TAILS)
         lower = max(lower, tail_lo - 2 * step)
         upper = min(upper, tail_hi + 2 * step)
@@ -283,7 +283,7 @@ def fuse_event(
         cdf = np.cumsum(post) - post / 2
     return FusedEvent(
         quantiles=np.array(_event_quantiles(grid, cdf, _QUANTILES)),
-        mean_natural=float(np.sum(post * spec.scale.inverse(grid))),
+        mean_natural=float((post * spec.scale.inverse(grid)).sum()),
         weights=_event_shares(grid, loglik, post),
     )
 
