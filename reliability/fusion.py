@@ -268,7 +268,8 @@ def fuse_event(
     reductions, chunking) costs more than the arithmetic. This path does the same floating-point
     operations in the same order, so it gives the same answers, bit for bit in the first pass:
     that matters because the refinement puts its grid at the 1e-9 tail quantiles of the first
-    pass, where a rounding-level change of the CDF near 1 moves the final answers by ~1e-7.
+    pass, where a rounding-level change of the CDF near 1 moved the final quantiles by up to
+    1e-5 of their spread in a random test (benchmarks/RESULTS.md, "Single-event fusion path").
     """
     lo_c, hi_c = lo - bias, hi - bias
     lower, upper = _event_range(lo_c, hi_c, scale, prior.support, spec.event_sd)
