@@ -14,14 +14,16 @@ censored and range claims keep their exact likelihoods. See docs/model.md, "Fusi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 
 from reliability.event_prior import TabulatedPrior
 from reliability.scales import Scale
-from reliability.tdist import log_likelihood
+from reliability.tdist import log_likelihood, log_t_pdf, t_interval_prob
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -61,6 +63,15 @@ class FusedEvents:
     mean_natural: FloatArray
     pit: FloatArray  # posterior CDF at ``truth``; nan without a truth
     weights: FloatArray  # per report, summing to 1 within each event
+
+
+@dataclass(frozen=True)
+class FusedEvent:
+    """One event's posterior summaries (model scale unless named ``natural``) and report shares."""
+
+    quantiles: FloatArray  # (len(QUANTILES),) on the model scale
+    mean_natural: float
+    weights: FloatArray  # per report, summing to 1
 
 
 def fuse_events(
@@ -241,3 +252,189 @@ def _cdf_at(grid: FloatArray, cdf: FloatArray, x: FloatArray) -> FloatArray:
     value = cdf[rows, k] * (1 - frac) + cdf[rows, k1] * frac
     inside = np.where(x < grid[:, 0], 0.0, np.where(x > grid[:, -1], 1.0, value))
     return np.asarray(np.where(unknown, np.nan, inside))
+
+
+def fuse_event(
+    lo: FloatArray,
+    hi: FloatArray,
+    bias: FloatArray,
+    scale: FloatArray,
+    prior: TabulatedPrior,
+    spec: FusionSpec,
+) -> FusedEvent:
+    """:func:`fuse_events` for the reports of a single event, on 1-D arrays.
+
+    A request fuses one event, where the batched path's bookkeeping (sorting, segment
+    reductions, chunking) costs more than the arithmetic. This path does the same floating-point
+    operations in the same order, so it gives the same answers, bit for bit in the first pass:
+    that matters because the refinement puts its grid at the 1e-9 tail quantiles of the first
+    pass, where a rounding-level change of the CDF near 1 moved the final quantiles by up to
+    1e-5 of their spread in a random test (benchmarks/RESULTS.md, "Single-event fusion path").
+    """
+    lo_c, hi_c = lo - bias, hi - bias
+    lower, upper = _event_range(lo_c, hi_c, scale, prior.support, spec.event_sd)
+    grid, loglik, post = _event_posterior(lower, upper, lo_c, hi_c, scale, prior, spec)
+    cdf = np.cumsum(post) - post / 2
+    step = float(grid[1] - grid[0])
+    if step > float(scale.min()) / math.sqrt(scale.size) / _CELLS_PER_SCALE:
+        tail_lo, tail_hi = _event_quantiles(grid, cdf, _TAILS)
+        lower = max(lower, tail_lo - 2 * step)
+        upper = min(upper, tail_hi + 2 * step)
+        grid, loglik, post = _event_posterior(lower, upper, lo_c, hi_c, scale, prior, spec)
+        cdf = np.cumsum(post) - post / 2
+    return FusedEvent(
+        quantiles=np.array(_event_quantiles(grid, cdf, _QUANTILES)),
+        mean_natural=float((post * spec.scale.inverse(grid)).sum()),
+        weights=_event_shares(grid, loglik, post),
+    )
+
+
+_QUANTILES = np.array(QUANTILES)
+_TAILS = np.array([_TAIL_MASS, 1 - _TAIL_MASS])
+_FIRST_ROW = np.zeros(1, dtype=np.intp)
+
+
+def _event_range(
+    lo: FloatArray,
+    hi: FloatArray,
+    scale: FloatArray,
+    support: tuple[float, float],
+    event_sd: float,
+) -> tuple[float, float]:
+    """``_Chunk._initial_range`` of one event's bias-corrected claims ``[lo, hi]``.
+
+    In plain floats: the same operations, for a handful of reports, cost less than numpy calls.
+    """
+    lower, upper = math.inf, -math.inf
+    open_lo = open_hi = True
+    for a, b, s in zip(lo.tolist(), hi.tolist(), scale.tolist(), strict=True):
+        reach = _REACH_SDS * s
+        a_known, b_known = math.isfinite(a), math.isfinite(b)
+        open_lo, open_hi = open_lo and not a_known, open_hi and not b_known
+        end = a if a_known else (b if b_known else -math.inf)
+        lower = min(lower, end - reach)
+        end = b if b_known else (a if a_known else math.inf)
+        upper = max(upper, end + reach)
+    lower -= 4 * event_sd
+    upper += 4 * event_sd
+    # An event known only through one-sided claims is bounded on its open side by the prior.
+    if open_lo or not math.isfinite(lower):
+        lower = support[0]
+    if open_hi or not math.isfinite(upper):
+        upper = support[1]
+    lower = min(max(lower, support[0]), support[1])
+    upper = min(max(upper, support[0]), support[1])
+    if upper - lower <= 1e-9:
+        return support
+    return lower, upper
+
+
+def _event_posterior(
+    lower: float,
+    upper: float,
+    lo: FloatArray,
+    hi: FloatArray,
+    scale: FloatArray,
+    prior: TabulatedPrior,
+    spec: FusionSpec,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``_Chunk._posterior`` of one event: its grid, per-report log-likelihoods and posterior."""
+    g = spec.grid_size
+    grid = lower + (upper - lower) * _unit_grid(g)
+    loglik = _event_loglik(grid, lo, hi, scale, spec.df)
+    # The batched path's segment sum, whose rounding (unlike sum's) the first pass must match.
+    total = np.add.reduceat(loglik, _FIRST_ROW, axis=0)[0]
+    total -= total.max()
+    lik = np.exp(total)
+    if spec.event_sd > 0:
+        spread = np.pi * (spec.event_sd / float(grid[1] - grid[0]))
+        kernel = np.exp(-2.0 * (spread * _padded_freq(g)) ** 2)
+        lik = np.fft.irfft(np.fft.rfft(lik, n=2 * g) * kernel, n=2 * g)[:g]
+    with np.errstate(divide="ignore"):
+        logpost = np.log(np.maximum(lik, 0.0))
+    logpost += prior.log_pdf(grid)
+    logpost -= logpost.max()
+    post = np.exp(logpost)
+    post /= post.sum()
+    return grid, loglik, post
+
+
+def _event_loglik(
+    grid: FloatArray, lo: FloatArray, hi: FloatArray, scale: FloatArray, df: float
+) -> FloatArray:
+    """:func:`reliability.tdist.log_likelihood` of each claim at every grid value, one row per
+    claim, by the same operations but with the t constant computed once per ``df``."""
+    point = lo == hi
+    if point.all():
+        return _point_loglik(grid, lo, scale, df)
+    out = np.empty((lo.size, grid.size))
+    if point.any():
+        out[point] = _point_loglik(grid, lo[point], scale[point], df)
+    claim = ~point
+    width = scale[claim, None]
+    za = (lo[claim, None] - grid) / width
+    zb = (hi[claim, None] - grid) / width
+    with np.errstate(divide="ignore"):
+        out[claim] = np.log(t_interval_prob(za, zb, df))
+    return out
+
+
+def _point_loglik(grid: FloatArray, x: FloatArray, scale: FloatArray, df: float) -> FloatArray:
+    z = (x[:, None] - grid) / scale[:, None]
+    out = np.log1p(z * z / df)
+    out *= -(df + 1) / 2
+    out += _log_t_constant(df)
+    out -= np.log(scale)[:, None]
+    return out
+
+
+def _event_quantiles(grid: FloatArray, cdf: FloatArray, qs: FloatArray) -> list[float]:
+    """:func:`_quantiles` of one event.
+
+    The mid-cell CDF never decreases (but by a rounding where cells carry no mass), so the
+    clipped count of cells below ``q`` is a binary search over the inner cells.
+    """
+    k = np.searchsorted(cdf[1:-1], qs) + 1
+    out = []
+    for q, c0, c1, x0, x1 in zip(
+        qs.tolist(),
+        cdf[k - 1].tolist(),
+        cdf[k].tolist(),
+        grid[k - 1].tolist(),
+        grid[k].tolist(),
+        strict=True,
+    ):
+        frac = min(max((q - c0) / (c1 - c0 if c1 > c0 else 1.0), 0.0), 1.0)
+        out.append(x0 + frac * (x1 - x0))
+    return out
+
+
+def _event_shares(grid: FloatArray, loglik: FloatArray, post: FloatArray) -> FloatArray:
+    """``_Chunk._shares`` of one event: each report's share of the expected information."""
+    n = loglik.shape[0]
+    if n == 1:
+        return np.ones(1)
+    step = float(grid[1] - grid[0])
+    curvature = -(loglik[:, 2:] - 2 * loglik[:, 1:-1] + loglik[:, :-2]) / (step * step)
+    curvature[~np.isfinite(curvature)] = 0.0
+    info = np.maximum(np.sum(post[1:-1] * curvature, axis=1), 0.0)
+    total = float(info.sum())
+    if total <= 0:
+        return np.full(n, 1.0 / n)
+    return np.asarray(info / total, dtype=np.float64)
+
+
+@cache
+def _unit_grid(size: int) -> FloatArray:
+    return np.linspace(0.0, 1.0, size)
+
+
+@cache
+def _log_t_constant(df: float) -> float:
+    return float(log_t_pdf(np.zeros(1), df)[0])
+
+
+@cache
+def _padded_freq(size: int) -> FloatArray:
+    """Frequencies of the FFT that smooths a ``size``-cell grid, zero-padded to twice its size."""
+    return np.asarray(np.fft.rfftfreq(2 * size), dtype=np.float64)

@@ -27,12 +27,17 @@ def report_interval(
     high = np.asarray(high, dtype=np.float64)
     if not scale.is_count:
         return scale.forward(low), scale.forward(high)
-    with np.errstate(invalid="ignore"):
-        lo = np.where(np.isfinite(low) & (low > 0), scale.forward(low - 0.5), -np.inf)
-        hi = np.where(np.isfinite(high), scale.forward(high + 0.5), np.inf)
+    # One forward() for every candidate bound (it clamps at zero, so none fails); the bounds
+    # that are open, or collapse to a point, are then replaced. Called per request: few calls.
+    n = low.size
+    bounds = scale.forward(np.concatenate((low - 0.5, high + 0.5, low)))
+    lo, hi, centre = bounds[:n], bounds[n : 2 * n], bounds[2 * n :]
+    lo[~((low > 0) & (low < np.inf))] = -np.inf
+    hi[~np.isfinite(high)] = np.inf
     point = (low == high) & (hi - lo < POINT_WIDTH)
-    centre = scale.forward(np.where(point, low, 0.0))
-    return np.where(point, centre, lo), np.where(point, centre, hi)
+    np.copyto(lo, centre, where=point)
+    np.copyto(hi, centre, where=point)
+    return lo, hi
 
 
 def truth_interval(

@@ -31,7 +31,14 @@ from reliability import frames
 from reliability.crossval import cross_validate
 from reliability.effects import LAG_EDGES, Effects, lag_bins
 from reliability.figures import resolve_figure
-from reliability.fusion import QUANTILES, FusedEvents, FusionSpec, ReportBatch, fuse_events
+from reliability.fusion import (
+    QUANTILES,
+    FusedEvent,
+    FusionSpec,
+    ReportBatch,
+    fuse_event,
+    fuse_events,
+)
 from reliability.intervals import report_interval, truth_interval, truth_point
 from reliability.metric_fit import MetricData, MetricFit, fit_metric
 from reliability.params import (
@@ -490,7 +497,7 @@ class OutletModel:
         cold = pred.score is None or pred.score.cold_start
         return Score(
             outlet=_outlet_params(outlet, report.metric, report.stratum, pred, lookup.scale),
-            corrected=_estimate(fused, 0, lookup.scale),
+            corrected=_estimate(fused, lookup.scale),
             relative_weight=float(lookup.params.typical_sd**2 / pred.scale**2),
             cold_start=cold,
             censored=figure.kind is not FigureKind.EXACT,
@@ -526,7 +533,7 @@ class OutletModel:
             metric=reports[0].metric,
             stratum=reports[0].stratum,
             n_reports=len(reports),
-            posterior=_estimate(fused, 0, lookup.scale),
+            posterior=_estimate(fused, lookup.scale),
             reports=[
                 ReportWeight(
                     index=i,
@@ -546,22 +553,16 @@ class OutletModel:
         figures: list[Figure],
         preds: list[Prediction],
         stratum: str | None,
-    ) -> FusedEvents:
+    ) -> FusedEvent:
         lo, hi = report_interval(
             np.array([f.low for f in figures]), np.array([f.high for f in figures]), lookup.scale
         )
-        batch = ReportBatch(
-            event=np.zeros(len(figures), dtype=np.intp),
-            lo=lo,
-            hi=hi,
-            bias=np.array([p.bias for p in preds]),
-            scale=np.array([p.scale for p in preds]),
-            n_events=1,
-        )
-        return fuse_events(
-            batch,
-            lookup.priors,
-            np.array([lookup.prior_for(stratum)], dtype=np.intp),
+        return fuse_event(
+            lo,
+            hi,
+            np.array([p.bias for p in preds]),
+            np.array([p.scale for p in preds]),
+            lookup.priors[lookup.prior_for(stratum)],
             self._spec(lookup),
         )
 
@@ -634,7 +635,7 @@ class OutletModel:
             t_lo, t_hi = truth_interval(t["low"].to_numpy(), t["high"].to_numpy(), lookup.scale)
             settled = truth_point(t_lo, t_hi)
         fused = fuse_events(batch, lookup.priors, prior_index, self._spec(lookup), settled)
-        natural = _natural(fused, lookup.scale)
+        natural = _natural(fused.quantiles, fused.mean_natural, lookup.scale)
         out = keys.drop("event").with_columns(
             pl.Series("pit", fused.pit),
             *[pl.Series(name, col) for name, col in natural.items()],
@@ -678,7 +679,7 @@ class OutletModel:
             )
             prior_index = lookup.prior_indices(rep["stratum"])
             fused = fuse_events(batch, lookup.priors, prior_index, self._spec(lookup))
-            natural = _natural(fused, lookup.scale)
+            natural = _natural(fused.quantiles, fused.mean_natural, lookup.scale)
             rows.append(
                 rep.select("report_id", "outlet", "metric").with_columns(
                     *[
@@ -755,32 +756,37 @@ def _collapsed(outlets: list[str], cites: list[str | None], figures: list[Figure
     return out
 
 
-def _natural(fused: FusedEvents, scale: Scale) -> dict[str, FloatArray]:
-    """Posterior summaries in natural units.
+def _natural(quantiles: FloatArray, mean: FloatArray, scale: Scale) -> dict[str, FloatArray]:
+    """Posterior summaries in natural units, from model-scale ``quantiles`` (one row per event)."""
+    q = _natural_quantiles(quantiles, scale)
+    return {
+        "estimate": q[:, 2],
+        "mean": mean,
+        "lo50": q[:, 1],
+        "hi50": q[:, 3],
+        "lo90": q[:, 0],
+        "hi90": q[:, 4],
+    }
+
+
+def _natural_quantiles(quantiles: FloatArray, scale: Scale) -> FloatArray:
+    """Model-scale quantiles in natural units.
 
     A count is the latent value rounded to a whole number, so the alpha-quantile of the count
     (the median included) is the smallest whole ``t`` with ``t + 0.5`` above the latent one.
     """
-    q = scale.inverse(fused.quantiles)
+    q = scale.inverse(quantiles)
     if scale.is_count:
         q = np.maximum(q, 0.0)
         q = np.maximum(np.ceil(q - 0.5 - 1e-9), 0.0)
-        lo, hi = q[:, [0, 1]], q[:, [3, 4]]
-    else:
-        lo, hi = q[:, [0, 1]], q[:, [3, 4]]
-    return {
-        "estimate": q[:, 2],
-        "mean": fused.mean_natural,
-        "lo50": lo[:, 1],
-        "hi50": hi[:, 0],
-        "lo90": lo[:, 0],
-        "hi90": hi[:, 1],
-    }
+    return q
 
 
-def _estimate(fused: FusedEvents, row: int, scale: Scale) -> Estimate:
-    nat = _natural(fused, scale)
-    return Estimate(**{k: float(v[row]) for k, v in nat.items()})
+def _estimate(fused: FusedEvent, scale: Scale) -> Estimate:
+    lo90, lo50, estimate, hi50, hi90 = _natural_quantiles(fused.quantiles, scale).tolist()
+    return Estimate(
+        estimate=estimate, mean=fused.mean_natural, lo50=lo50, hi50=hi50, lo90=lo90, hi90=hi90
+    )
 
 
 def _outlet_params(

@@ -235,6 +235,7 @@ class MetricLookup:
         self.prior_index = {p.stratum: k for k, p in enumerate(params.event_priors)}
         self._lag = None if params.lag is None else np.asarray(params.lag.effect, np.float64)
         self._cold: dict[str | None, Prediction] = {}
+        self._known: dict[str, Prediction] = {}
         self._outlet_frame = pl.DataFrame(
             {
                 "outlet": [o.outlet for o in outlets],
@@ -281,6 +282,8 @@ class MetricLookup:
     ) -> Prediction:
         """The outlet's expected error for a report on ``stratum``, ``lag_days`` after the event."""
         base = self._outlet(outlet)
+        if lag_days is None and (stratum is None or base.score is None):
+            return base
         bias, bias_se, interval = base.bias, base.bias_se, base.bias_interval
         if stratum is not None and base.score is not None:
             own = next((sb for sb in base.score.strata if sb.stratum == stratum), None)
@@ -327,19 +330,23 @@ class MetricLookup:
         return bias + self.lag_shift(lag_days), np.hypot(sd, se), is_cold
 
     def _outlet(self, outlet: str) -> Prediction:
+        known = self._known.get(outlet)
+        if known is not None:
+            return known
         score = self.outlets.get(outlet)
-        if score is not None:
-            # Registry outlets without reports carry their group prior in the table already.
-            return Prediction(
-                bias=score.bias.estimate,
-                scale=float(np.hypot(score.sd.estimate, score.bias_se)),
-                score=score,
-                group=score.group,
-                bias_interval=score.bias,
-                bias_se=score.bias_se,
-                sd=score.sd,
-            )
-        return self.cold(None)
+        if score is None:
+            return self.cold(None)
+        # Registry outlets without reports carry their group prior in the table already.
+        known = self._known[outlet] = Prediction(
+            bias=score.bias.estimate,
+            scale=float(np.hypot(score.sd.estimate, score.bias_se)),
+            score=score,
+            group=score.group,
+            bias_interval=score.bias,
+            bias_se=score.bias_se,
+            sd=score.sd,
+        )
+        return known
 
     def cold(self, group: str | None) -> Prediction:
         """The prior an outlet with no record starts from: its group's, or the global one."""
