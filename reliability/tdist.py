@@ -114,15 +114,13 @@ def smoothed_moments(
     Gauss–Hermite quadrature (the mean at ``z -+ spread``), exact for moments cubic in the
     shift; with ``spread = 0`` it is :func:`tilted_moments`.
     """
-    n = za.size
-    ew, ewz, ewz2 = tilted_moments(
-        np.concatenate([za - spread, za + spread]), np.concatenate([zb - spread, zb + spread]), df
-    )
-    return (
-        0.5 * (ew[:n] + ew[n:]),
-        0.5 * (ewz[:n] + ewz[n:]),
-        0.5 * (ewz2[:n] + ewz2[n:]),
-    )
+    # One node at a time: at millions of reports the temporaries dominate memory.
+    low = tilted_moments(za - spread, zb - spread, df)
+    high = tilted_moments(za + spread, zb + spread, df)
+    for mean, other in zip(low, high, strict=True):
+        np.add(mean, other, out=mean)
+        np.multiply(mean, 0.5, out=mean)
+    return low
 
 
 def _interval_moments(
