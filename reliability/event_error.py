@@ -1,10 +1,10 @@
 """The shared event error's scale ``tau_u``, by maximum marginal likelihood.
 
-EM with Student-t weights evaluated at the posterior mean of ``u_e`` underestimates
-``tau_u`` (it drifts toward zero), so ``tau_u`` is a hyperparameter fitted on the exact
-marginal likelihood instead: for each event, ``∫ N(u; 0, tau^2) Π_i L_i(u) du`` by adaptive
-Gauss–Hermite quadrature around the current posterior of ``u_e``. The report likelihoods at
-the nodes do not depend on ``tau``, so they are computed once and the 1-D search is cheap.
+The EM map approximates the posterior of ``u_e`` by a normal, so ``tau_u`` is not updated
+from it but fitted as a hyperparameter on the exact marginal likelihood: for each event,
+``∫ N(u; 0, tau^2) Π_i L_i(u) du`` by adaptive Gauss–Hermite quadrature around the current
+posterior of ``u_e``. The report likelihoods at the nodes do not depend on ``tau``, so they are
+computed once and the 1-D search is cheap.
 """
 
 from __future__ import annotations

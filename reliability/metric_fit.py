@@ -20,7 +20,7 @@ from reliability.effects import Effects
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
 from reliability.pooling import fit_sd_prior, paule_mandel
-from reliability.tdist import location_score, tilted_moments
+from reliability.tdist import location_score, smoothed_moments, tilted_moments
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -318,14 +318,18 @@ class _EmStep:
 
     def expect(self, theta: FloatArray) -> _Expectation:
         """The E-step at ``theta``: each report's expected location, scale and tilted moments."""
-        o = self.data.outlet
+        o, e, w = self.data.outlet, self.data.event, self.data.weight
         b, sigma2, u = self.unpack(theta)
         off = self.offset(theta)
-        m = b[o] + u[self.data.event] + off
+        m = b[o] + u[e] + off
         s = np.sqrt(sigma2[o])
-        ew, ewz, ewz2 = tilted_moments((self.ra - m) / s, (self.rb - m) / s, self.df)
+        # The weights are averaged over the event error's posterior, not taken at its mean,
+        # so a shift shared by the event's reports does not pass for noise of each. Its sd is
+        # the normal-model one (every E[w] = 1): a function of theta alone.
+        u_prec = 1.0 / (self.event_var + self.truth_var) + group_sum(e, w / sigma2[o], u.size)
+        spread = 1.0 / np.sqrt(u_prec[e] * sigma2[o])
+        ew, ewz, ewz2 = smoothed_moments((self.ra - m) / s, (self.rb - m) / s, spread, self.df)
         ytil = m + s * ewz / np.maximum(ew, 1e-300)
-        w = self.data.weight
         return _Expectation(
             m=m,
             s=s,
@@ -369,7 +373,7 @@ class _EmStep:
         off_new = fx.offset(delta_new, lam_new)
 
         dm = m - (b_new[o] + u_new[e] + off_new)
-        ss = group_sum(o, sigma2[o] * ewz2 + 2 * s * ewz * dm + ew * dm * dm + ew * v_e[e], n_out)
+        ss = group_sum(o, sigma2[o] * ewz2 + 2 * s * ewz * dm + ew * dm * dm, n_out)
         sigma2_new = np.maximum((self.nu0 * self.s0**2 + ss) / (self.nu0 + self.n_rep), self.floor2)
         hyper = replace(hyper, event_var=event_var, nu0=self.nu0, s0=self.s0)
         self.last = _Moments(
