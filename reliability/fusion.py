@@ -31,6 +31,7 @@ IntArray = npt.NDArray[np.intp]
 _REACH_SDS = 8.0
 _TAIL_MASS = 1e-9
 _CELLS_PER_SCALE = 8.0
+_LOCATE_CELLS = 64
 _CHUNK_CELLS = 2_000_000
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -130,19 +131,21 @@ class _Chunk:
 
     def fuse(self, spec: FusionSpec) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         lower, upper = self._initial_range(spec)
-        grid, loglik, post = self._posterior(lower, upper, spec)
-        cdf = np.cumsum(post, axis=1) - post / 2
-        step = grid[:, 1] - grid[:, 0]
-        # A second pass zooms in where the mass is, unless the first grid already resolves
-        # the sharpest likelihood of every event (always so for a single report).
+        # When the full grid would not resolve the sharpest likelihood of some event, a coarse
+        # pass only locates the mass and a second pass puts the full grid where it lies.
         counts = np.diff(np.append(self.starts, self.event.size))
         sharpest = np.minimum.reduceat(self.scale, self.starts) / np.sqrt(counts)
-        if np.any(step > sharpest / _CELLS_PER_SCALE):
+        full_step = (upper - lower) / (spec.grid_size - 1)
+        if np.any(full_step > sharpest / _CELLS_PER_SCALE):
+            size = _locate_size(spec)
+            grid, loglik, post = self._posterior(lower, upper, spec, size)
+            cdf = np.cumsum(post, axis=1) - post / 2
+            step = grid[:, 1] - grid[:, 0]
             tails = _quantiles(grid, cdf, np.array([_TAIL_MASS, 1 - _TAIL_MASS]))
             lower = np.maximum(lower, tails[:, 0] - 2 * step)
             upper = np.minimum(upper, tails[:, 1] + 2 * step)
-            grid, loglik, post = self._posterior(lower, upper, spec)
-            cdf = np.cumsum(post, axis=1) - post / 2
+        grid, loglik, post = self._posterior(lower, upper, spec, spec.grid_size)
+        cdf = np.cumsum(post, axis=1) - post / 2
         quantiles = _quantiles(grid, cdf, np.array(QUANTILES))
         mean = np.sum(post * spec.scale.inverse(grid), axis=1)
         pit = (
@@ -177,9 +180,8 @@ class _Chunk:
         )
 
     def _posterior(
-        self, lower: FloatArray, upper: FloatArray, spec: FusionSpec
+        self, lower: FloatArray, upper: FloatArray, spec: FusionSpec, g: int
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        g = spec.grid_size
         frac = np.linspace(0.0, 1.0, g)
         grid = lower[:, None] + (upper - lower)[:, None] * frac[None, :]
         theta = grid[self.event]
@@ -273,15 +275,19 @@ def fuse_event(
     """
     lo_c, hi_c = lo - bias, hi - bias
     lower, upper = _event_range(lo_c, hi_c, scale, prior.support, spec.event_sd)
-    grid, loglik, post = _event_posterior(lower, upper, lo_c, hi_c, scale, prior, spec)
-    cdf = np.cumsum(post) - post / 2
-    step = float(grid[1] - grid[0])
-    if step > float(scale.min()) / math.sqrt(scale.size) / _CELLS_PER_SCALE:
+    sharpest = float(scale.min()) / math.sqrt(scale.size)
+    if (upper - lower) / (spec.grid_size - 1) > sharpest / _CELLS_PER_SCALE:
+        size = _locate_size(spec)
+        grid, loglik, post = _event_posterior(lower, upper, lo_c, hi_c, scale, prior, spec, size)
+        cdf = np.cumsum(post) - post / 2
+        step = float(grid[1] - grid[0])
         tail_lo, tail_hi = _event_quantiles(grid, cdf, _TAILS)
         lower = max(lower, tail_lo - 2 * step)
         upper = min(upper, tail_hi + 2 * step)
-        grid, loglik, post = _event_posterior(lower, upper, lo_c, hi_c, scale, prior, spec)
-        cdf = np.cumsum(post) - post / 2
+    grid, loglik, post = _event_posterior(
+        lower, upper, lo_c, hi_c, scale, prior, spec, spec.grid_size
+    )
+    cdf = np.cumsum(post) - post / 2
     return FusedEvent(
         quantiles=np.array(_event_quantiles(grid, cdf, _QUANTILES)),
         mean_natural=float((post * spec.scale.inverse(grid)).sum()),
@@ -337,9 +343,9 @@ def _event_posterior(
     scale: FloatArray,
     prior: TabulatedPrior,
     spec: FusionSpec,
+    g: int,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``_Chunk._posterior`` of one event: its grid, per-report log-likelihoods and posterior."""
-    g = spec.grid_size
     grid = lower + (upper - lower) * _unit_grid(g)
     loglik = _event_loglik(grid, lo, hi, scale, spec.df)
     # The batched path's segment sum, whose rounding (unlike sum's) the first pass must match.
@@ -425,6 +431,11 @@ def _event_shares(grid: FloatArray, loglik: FloatArray, post: FloatArray) -> Flo
 
 
 @cache
+def _locate_size(spec: FusionSpec) -> int:
+    """Points of the pass that only locates the posterior mass before the full grid."""
+    return min(_LOCATE_CELLS, spec.grid_size)
+
+
 def _unit_grid(size: int) -> FloatArray:
     return np.linspace(0.0, 1.0, size)
 
