@@ -83,7 +83,8 @@ def _diagnostics(
     point = truth_point(t_lo, t_hi)
     exact = t_lo == t_hi
     value = results["low"].to_numpy()
-    err = results["q50"].to_numpy() - point
+    # The figure a user is given (for counts, the whole-number median), not the latent median.
+    err = scale.forward(results["estimate"].to_numpy()) - point
     cover50 = (results["lo50"].to_numpy() <= value) & (value <= results["hi50"].to_numpy())
     cover90 = (results["lo90"].to_numpy() <= value) & (value <= results["hi90"].to_numpy())
     n_rep = results["n_reports"].to_numpy()
