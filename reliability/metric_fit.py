@@ -257,8 +257,9 @@ def _squarem(
         t2 = step(t1)
         v = t2 - t1 - r
         used += 2
-        v_norm = float(np.linalg.norm(v))
-        alpha = -float(np.linalg.norm(r)) / v_norm if v_norm > 0 else -1.0
+        # Norms by plain reductions: a threaded BLAS dot stalls on a busy machine.
+        v_norm = float(np.sqrt(np.sum(v * v)))
+        alpha = -float(np.sqrt(np.sum(r * r))) / v_norm if v_norm > 0 else -1.0
         alpha = min(-1.0, max(alpha, _MAX_EXTRAPOLATION))
         jump = theta - 2 * alpha * r + alpha * alpha * v
         candidate = step(jump)
