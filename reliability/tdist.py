@@ -155,27 +155,29 @@ def _even_interval_moments(
         r2 += df
         root = np.sqrt(r2)
         c = np.divide(df, r2, out=r2)
-        total = np.full_like(c, coefficients[half - 1])
-        for coefficient in reversed(coefficients[: half - 1]):
-            total *= c
-            total += coefficient
-        power = c.copy()
-        for _ in range(half - 1):
-            power *= c
+        if half == 1:
+            total = np.ones_like(c)
+            power = c.copy()
+        else:
+            total = c * coefficients[half - 1]
+            total += coefficients[half - 2]
+            for coefficient in reversed(coefficients[: half - 2]):
+                total *= c
+                total += coefficient
+            power = c * c
+            for _ in range(half - 2):
+                power *= c
         x = zc / root
         cdf = x * total
         # One more term of the same series gives the t_{df+2} CDF.
-        power *= coefficients[half]
-        cdf_w = power * x
-        cdf_w += cdf
+        total += coefficients[half] * power
+        cdf_w = np.multiply(x, total, out=total)
         power /= root
-        g = np.multiply(power, g_const / coefficients[half], out=power)
-        yg = zc * g
-        yg *= k
-        return cdf, cdf_w, g, yg, c
+        g = np.multiply(power, g_const, out=power)
+        return cdf, cdf_w, g, np.multiply(zc, g, out=zc), c
 
-    cdf_a, cdf_w_a, g_a, yg_a, c_a = bound(a)
-    cdf_b, cdf_w_b, g_b, yg_b, c_b = bound(b)
+    cdf_a, cdf_w_a, g_a, zg_a, c_a = bound(a)
+    cdf_b, cdf_w_b, g_b, zg_b, c_b = bound(b)
     prob = cdf_b - cdf_a
     prob *= 0.5
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -184,8 +186,9 @@ def _even_interval_moments(
         ew /= prob
         ewz = g_b - g_a
         ewz /= k * prob
-        ewz2 = yg_b - yg_a
-        ewz2 *= df / n
+        # (df / n) [y g(y)] at y = k z.
+        ewz2 = zg_b - zg_a
+        ewz2 *= k * df / n
         ewz2 /= prob
         ewz2 += 1.0
     general = (
