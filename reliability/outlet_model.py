@@ -188,7 +188,16 @@ class OutletModel:
         registry: pl.DataFrame,
     ) -> tuple[MetricParams, list[GroupPrior], list[OutletScore]]:
         scale = self.scale_of(metric)
-        rep = reports.filter(pl.col("metric") == metric)
+        # Only the columns the fit and the latent fusion read: at ten million reports every
+        # copy of the frame below (filter, join, sort) costs a gigabyte per column set.
+        rep = (
+            reports.lazy()
+            .filter(pl.col("metric") == metric)
+            .select(
+                *KEY, "outlet", "cites", "low", "high", "report_id", "published_at", "event_date"
+            )
+            .collect()
+        )
         cons = consensus.filter(pl.col("metric") == metric)
         c_lo, c_hi = truth_interval(cons["low"].to_numpy(), cons["high"].to_numpy(), scale)
         # A report that repeats another outlet's figure is not the citing outlet's record.
