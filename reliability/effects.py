@@ -15,6 +15,7 @@ eps_i``, and are updated inside the same EM by grouped sums. See docs/model.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -68,48 +69,55 @@ class Effects:
     def n_lag_bins(self) -> int:
         return len(LAG_EDGES) if self.reference >= 0 else 0
 
-    def offset(self, delta: FloatArray, lam: FloatArray) -> FloatArray:
-        """Each report's shift from its outlet's overall bias."""
-        out = np.zeros(self.cell.size)
-        if self.n_cells:
-            out += np.where(self.cell >= 0, delta[np.maximum(self.cell, 0)], 0.0)
-        if self.n_lag_bins:
-            out += np.where(self.lag_bin >= 0, lam[np.maximum(self.lag_bin, 0)], 0.0)
-        return out
+    @cached_property
+    def _cell_code(self) -> IntArray:
+        # Rows without a cell point one past the last cell, at a zero (or a discarded sum).
+        return np.where(self.cell >= 0, self.cell, self.n_cells)
 
-    def cell_info(self, omega: FloatArray) -> FloatArray:
-        has = self.cell >= 0
-        return group_sum(self.cell[has], omega[has], self.n_cells)
+    @cached_property
+    def _lag_code(self) -> IntArray:
+        return np.where(self.lag_bin >= 0, self.lag_bin, self.n_lag_bins)
 
-    def update_strata(
-        self, omega: FloatArray, resid: FloatArray, prior_mean: FloatArray, var: float
-    ) -> FloatArray:
-        """Posterior mean of each cell's deviation, shrunk toward ``prior_mean`` (var ``var``)."""
-        if not self.n_cells:
-            return np.zeros(0)
-        has = self.cell >= 0
-        total = group_sum(self.cell[has], omega[has] * resid[has], self.n_cells)
-        return np.asarray(
-            (total + prior_mean / var) / (self.cell_info(omega) + 1.0 / var), dtype=np.float64
+    def take(self, rows: IntArray) -> Effects:
+        """The same effects with the reports reordered (or subset) by ``rows``."""
+        return Effects(
+            cell=self.cell[rows],
+            cell_outlet=self.cell_outlet,
+            cell_stratum=self.cell_stratum,
+            lag_bin=self.lag_bin[rows],
+            reference=self.reference,
         )
 
-    def raw_strata(self, omega: FloatArray, resid: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Unshrunk cell deviations and their information, for the between-cell variance."""
-        has = self.cell >= 0
-        info = self.cell_info(omega)
-        total = group_sum(self.cell[has], omega[has] * resid[has], self.n_cells)
-        return total / np.maximum(info, 1e-300), info
+    def offset(self, delta: FloatArray, lam: FloatArray) -> FloatArray:
+        """Each report's shift from its outlet's overall bias."""
+        if self.n_cells and self.n_lag_bins:
+            out = np.append(delta, 0.0)[self._cell_code]
+            out += np.append(lam, 0.0)[self._lag_code]
+            return out
+        if self.n_cells:
+            return np.append(delta, 0.0)[self._cell_code]
+        if self.n_lag_bins:
+            return np.append(lam, 0.0)[self._lag_code]
+        return np.zeros(self.cell.size)
 
-    def lag_info(self, omega: FloatArray) -> FloatArray:
-        has = self.lag_bin >= 0
-        return group_sum(self.lag_bin[has], omega[has], self.n_lag_bins)
+    def cell_sum(self, values: FloatArray) -> FloatArray:
+        """Sums of per-report ``values`` over each stratum cell."""
+        return group_sum(self._cell_code, values, self.n_cells + 1)[: self.n_cells]
 
-    def update_lag(self, omega: FloatArray, resid: FloatArray) -> FloatArray:
+    def lag_sum(self, values: FloatArray) -> FloatArray:
+        """Sums of per-report ``values`` over each lag bin."""
+        return group_sum(self._lag_code, values, self.n_lag_bins + 1)[: self.n_lag_bins]
+
+    def update_strata(
+        self, total: FloatArray, info: FloatArray, prior_mean: FloatArray, var: float
+    ) -> FloatArray:
+        """Posterior mean of each cell's deviation from its weighted residual sum ``total`` and
+        information ``info``, shrunk toward ``prior_mean`` (variance ``var``)."""
+        return np.asarray((total + prior_mean / var) / (info + 1.0 / var), dtype=np.float64)
+
+    def update_lag(self, total: FloatArray, info: FloatArray) -> FloatArray:
         """Weighted mean residual per lag bin, relative to the reference bin."""
         if not self.n_lag_bins:
             return np.zeros(0)
-        has = self.lag_bin >= 0
-        info = self.lag_info(omega)
-        total = group_sum(self.lag_bin[has], omega[has] * resid[has], self.n_lag_bins)
         lam = np.where(info > 0, total / np.maximum(info, 1e-300), 0.0)
         return np.asarray(lam - lam[self.reference], dtype=np.float64)

@@ -20,7 +20,7 @@ from reliability.effects import Effects
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
 from reliability.pooling import fit_sd_prior, paule_mandel
-from reliability.tdist import location_score, smoothed_moments, tilted_moments
+from reliability.tdist import interval_moments, location_score, point_moments, smoothed_moments
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -138,10 +138,9 @@ def fit_metric(
     ``between_sd_floor`` bounds the between-outlet and between-group sd of bias from below
     (default: 5% of the residual spread).
     """
+    data, ra, rb, n_points = _points_first(data)
     o, w = data.outlet, data.weight
     n_out, n_ev = data.n_outlets, data.n_events
-    ra = data.lo - data.truth_hi[data.event] - data.offset
-    rb = data.hi - data.truth_lo[data.event] - data.offset
     group = np.where(data.outlet_group >= 0, data.outlet_group, data.n_groups)
     n_rep = group_sum(o, w, n_out)
 
@@ -166,6 +165,7 @@ def fit_metric(
         data,
         ra,
         rb,
+        n_points,
         group,
         n_rep,
         df,
@@ -220,6 +220,30 @@ def fit_metric(
     return _summarise(step, theta, iterations + used + 1, converged)
 
 
+def _points_first(data: MetricData) -> tuple[MetricData, FloatArray, FloatArray, int]:
+    """The reports reordered with exact residuals first, their residual bounds, and how many.
+
+    Every update is a sum over reports, so their order does not matter; with the points first,
+    the E-step takes the cheap point formulas and the censored closed forms on two slices.
+    """
+    ra = data.lo - data.truth_hi[data.event] - data.offset
+    rb = data.hi - data.truth_lo[data.event] - data.offset
+    interval = ra != rb
+    rows = np.argsort(interval, kind="stable")
+    effects = data.effects.take(rows) if data.effects is not None else None
+    data = replace(
+        data,
+        outlet=data.outlet[rows],
+        event=data.event[rows],
+        lo=data.lo[rows],
+        hi=data.hi[rows],
+        offset=data.offset[rows],
+        weight=data.weight[rows],
+        effects=effects,
+    )
+    return data, ra[rows], rb[rows], int(interval.size - np.count_nonzero(interval))
+
+
 def _squarem(
     step: _EmStep, theta: FloatArray, max_iter: int, tol: float
 ) -> tuple[FloatArray, int, bool]:
@@ -233,8 +257,9 @@ def _squarem(
         t2 = step(t1)
         v = t2 - t1 - r
         used += 2
-        v_norm = float(np.linalg.norm(v))
-        alpha = -float(np.linalg.norm(r)) / v_norm if v_norm > 0 else -1.0
+        # Norms by plain reductions: a threaded BLAS dot stalls on a busy machine.
+        v_norm = float(np.sqrt(np.sum(v * v)))
+        alpha = -float(np.sqrt(np.sum(r * r))) / v_norm if v_norm > 0 else -1.0
         alpha = min(-1.0, max(alpha, _MAX_EXTRAPOLATION))
         jump = theta - 2 * alpha * r + alpha * alpha * v
         candidate = step(jump)
@@ -245,9 +270,12 @@ def _squarem(
 
 @dataclass(frozen=True)
 class _Expectation:
-    """Per-report E-step quantities; ``ew``, ``ewz``, ``ewz2`` and ``omega`` carry the weights.
+    """Per-report E-step quantities; ``ew``, ``ewz``, ``ewz2``, ``omega`` and ``q`` carry the
+    report weights.
 
-    ``ytil`` is the working response: the report's expected residual given its interval.
+    ``omega = E[w] / sigma^2`` is the report's precision and ``q = omega * (ytil - m)`` its
+    weighted pull on the location, where ``ytil`` is the working response: the report's
+    expected residual given its interval.
     """
 
     m: FloatArray
@@ -257,7 +285,11 @@ class _Expectation:
     ewz: FloatArray
     ewz2: FloatArray
     omega: FloatArray
-    ytil: FloatArray
+    q: FloatArray
+
+    def ytil(self) -> FloatArray:
+        # Reports of zero weight pull nowhere; their working response is their location.
+        return np.asarray(self.m + self.q / np.maximum(self.omega, 1e-300), dtype=np.float64)
 
 
 @dataclass
@@ -269,13 +301,17 @@ class _Moments:
 
 
 class _EmStep:
-    """The EM map over ``[b, log sigma^2, u]`` at fixed hyperparameters."""
+    """The EM map over ``[b, log sigma^2, u]`` at fixed hyperparameters.
+
+    The first ``n_points`` reports are exact residuals (``ra == rb``), the rest intervals.
+    """
 
     def __init__(
         self,
         data: MetricData,
         ra: FloatArray,
         rb: FloatArray,
+        n_points: int,
         group: IntArray,
         n_rep: FloatArray,
         df: float,
@@ -289,10 +325,13 @@ class _EmStep:
         truth_var: FloatArray,
     ) -> None:
         self.data, self.ra, self.rb, self.group, self.n_rep = data, ra, rb, group, n_rep
+        self.n_points = n_points
         self.df, self.nu0, self.s0, self.event_var = df, nu0, s0, event_var
         self.floor2, self.between_floor2 = floor2, between_floor2
         self.effects = effects
         self.truth_var = truth_var
+        # Unit weights (no recency weighting) need no multiplications.
+        self.weighted = bool(np.any(data.weight != 1.0))
         self.stratum_var = max(0.25 * s0**2, between_floor2)
         self.stratum_mean = np.zeros(effects.n_cells)
         # Variance of a Student-t location estimate relative to a normal one.
@@ -316,66 +355,119 @@ class _EmStep:
     def offset(self, theta: FloatArray) -> FloatArray:
         return self.effects.offset(*self.unpack_effects(theta))
 
+    def moments(
+        self, za: FloatArray, rb: FloatArray, centre: FloatArray, scale: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Tilted moments of every report, given its standardised lower bound ``za`` and the
+        location and scale that standardise its upper bound ``rb``: points, then intervals."""
+        p = self.n_points
+        ew, ewz, ewz2 = np.empty_like(za), np.empty_like(za), np.empty_like(za)
+        ew[:p], ewz[:p], ewz2[:p] = point_moments(za[:p], self.df)
+        zb = rb[p:] - centre[p:]
+        zb /= scale[p:]
+        ew[p:], ewz[p:], ewz2[p:] = interval_moments(za[p:], zb, self.df)
+        return ew, ewz, ewz2
+
     def expect(self, theta: FloatArray) -> _Expectation:
         """The E-step at ``theta``: each report's expected location, scale and tilted moments."""
-        o, e, w = self.data.outlet, self.data.event, self.data.weight
+        o, e = self.data.outlet, self.data.event
         b, sigma2, u = self.unpack(theta)
         off = self.offset(theta)
-        m = b[o] + u[e] + off
-        s = np.sqrt(sigma2[o])
-        # The weights are averaged over the event error's posterior, not taken at its mean,
-        # so a shift shared by the event's reports does not pass for noise of each. Its sd is
-        # the normal-model one (every E[w] = 1): a function of theta alone.
-        u_prec = 1.0 / (self.event_var + self.truth_var) + group_sum(e, w / sigma2[o], u.size)
-        spread = 1.0 / np.sqrt(u_prec[e] * sigma2[o])
-        ew, ewz, ewz2 = smoothed_moments((self.ra - m) / s, (self.rb - m) / s, spread, self.df)
-        ytil = m + s * ewz / np.maximum(ew, 1e-300)
-        return _Expectation(
-            m=m,
-            s=s,
-            off=off,
-            ew=ew * w,
-            ewz=ewz * w,
-            ewz2=ewz2 * w,
-            omega=ew * w / sigma2[o],
-            ytil=ytil,
-        )
+        m = b[o]
+        m += u[e]
+        m += off
+        s = np.sqrt(sigma2)[o]
+        z = self.ra - m
+        z /= s
+        centre_sd = self.centre_sd(sigma2)
+        if centre_sd is None:
+            ew, ewz, ewz2 = self.moments(z, self.rb, m, s)
+        else:
+            # The weights are averaged over the event error's posterior, not taken at its mean,
+            # so a shift shared by the event's reports does not pass for noise of each.
+            ew, ewz, ewz2 = smoothed_moments(
+                lambda d: self.moments(z - d, self.rb, m + d * s, s), centre_sd
+            )
+        if self.weighted:
+            w = self.data.weight
+            ew *= w
+            ewz *= w
+            ewz2 *= w
+        omega = (1.0 / sigma2)[o]
+        omega *= ew
+        return _Expectation(m=m, s=s, off=off, ew=ew, ewz=ewz, ewz2=ewz2, omega=omega, q=ewz / s)
+
+    def centre_sd(self, sigma2: FloatArray) -> FloatArray | None:
+        """Each report's posterior sd of its event error, in units of its scale, under the
+        normal model (every ``E[w] = 1``, so it is a function of theta alone); ``None`` when
+        the event error and the truths are fixed (no spread to average over)."""
+        if self.event_var == 0 and not np.any(self.truth_var):
+            return None
+        o, e = self.data.outlet, self.data.event
+        inv = (1.0 / sigma2)[o]
+        if self.weighted:
+            inv *= self.data.weight
+        with np.errstate(divide="ignore"):
+            prior_prec = 1.0 / (self.event_var + self.truth_var)
+        u_prec = prior_prec + group_sum(e, inv, self.data.n_events)
+        centre = u_prec[e]
+        centre *= sigma2[o]
+        return np.asarray(1.0 / np.sqrt(centre), dtype=np.float64)
 
     def __call__(self, theta: FloatArray) -> FloatArray:
+        """One EM map. Every sum is written through ``q`` and parameter changes, so the
+        working response ``ytil`` itself is never formed: ``omega * (ytil - m) = q``."""
         data = self.data
         o, e = data.outlet, data.event
         n_out, n_ev = data.n_outlets, data.n_events
-        b, sigma2, _ = self.unpack(theta)
-        _, lam = self.unpack_effects(theta)
+        b, sigma2, u = self.unpack(theta)
+        delta, lam = self.unpack_effects(theta)
         fx = self.effects
-        event_var = self.event_var
         x = self.expect(theta)
-        m, s, off, ew, ewz, ewz2 = x.m, x.s, x.off, x.ew, x.ewz, x.ewz2
-        omega, ytil = x.omega, x.ytil
+        omega, q = x.omega, x.q
 
-        precision_e = 1.0 / (event_var + self.truth_var) + group_sum(e, omega, n_ev)
-        u_new = group_sum(e, omega * (ytil - b[o] - off), n_ev) / precision_e
+        event_info = group_sum(e, omega, n_ev)
+        precision_e = 1.0 / (self.event_var + self.truth_var) + event_info
+        u_new = (group_sum(e, q, n_ev) + u * event_info) / precision_e
         v_e = 1.0 / precision_e
 
+        shift = (u_new - u)[e]
+        weighted_shift = omega * shift
         info = group_sum(o, omega, n_out)
-        raw = group_sum(o, omega * (ytil - u_new[e] - off), n_out) / np.maximum(info, 1e-300)
+        pull = group_sum(o, q, n_out) - group_sum(o, weighted_shift, n_out) + b * info
         hyper = self.groups
         prior_mean = hyper.group_mean[self.group]
         prior_var = hyper.group_var[self.group]
-        b_new = (prior_mean / prior_var + info * raw) / (1.0 / prior_var + info)
+        b_new = (prior_mean / prior_var + pull) / (1.0 / prior_var + info)
 
-        base = ytil - u_new[e] - b_new[o]
-        no_cells = np.zeros(fx.n_cells)
-        delta_new = fx.update_strata(
-            omega, base - fx.offset(no_cells, lam), self.stratum_mean, self.stratum_var
+        # shift: each report's location change so far; net: its weighted residual after it.
+        shift += (b_new - b)[o]
+        net = q - omega * shift
+        delta_new = delta
+        if fx.n_cells:
+            cell_info = fx.cell_sum(omega)
+            total = fx.cell_sum(net) + delta * cell_info
+            delta_new = fx.update_strata(total, cell_info, self.stratum_mean, self.stratum_var)
+            cell_shift = fx.offset(delta_new - delta, np.zeros(fx.n_lag_bins))
+            shift += cell_shift
+            net -= omega * cell_shift
+        lam_new = lam
+        if fx.n_lag_bins:
+            lag_info = fx.lag_sum(omega)
+            lam_new = fx.update_lag(fx.lag_sum(net) + lam * lag_info, lag_info)
+            shift += fx.offset(np.zeros(fx.n_cells), lam_new - lam)
+
+        # Expected squared residual at the new location: m - m_new = -shift.
+        # The event error's variance is already in E[w z^2], averaged over its posterior.
+        spread = shift * shift
+        spread *= x.ew
+        ss = (
+            sigma2 * group_sum(o, x.ewz2, n_out)
+            - 2.0 * np.sqrt(sigma2) * group_sum(o, x.ewz * shift, n_out)
+            + group_sum(o, spread, n_out)
         )
-        lam_new = fx.update_lag(omega, base - fx.offset(delta_new, np.zeros(fx.n_lag_bins)))
-        off_new = fx.offset(delta_new, lam_new)
-
-        dm = m - (b_new[o] + u_new[e] + off_new)
-        ss = group_sum(o, sigma2[o] * ewz2 + 2 * s * ewz * dm + ew * dm * dm, n_out)
         sigma2_new = np.maximum((self.nu0 * self.s0**2 + ss) / (self.nu0 + self.n_rep), self.floor2)
-        hyper = replace(hyper, event_var=event_var, nu0=self.nu0, s0=self.s0)
+        hyper = replace(hyper, event_var=self.event_var, nu0=self.nu0, s0=self.s0)
         self.last = _Moments(
             ss=ss, u_var=v_e, leverage=info / (info + 1.0 / prior_var), hyper=hyper
         )
@@ -394,23 +486,36 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     data = step.data
     o, e, w = data.outlet, data.event, data.weight
     n_out, n_ev = data.n_outlets, data.n_events
-    b, sigma2, _ = step.unpack(theta)
+    b, sigma2, u = step.unpack(theta)
     x = step.expect(theta)
-    off, omega, ytil = x.off, x.omega, x.ytil
+    omega = x.omega
     precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
-    shifted = ytil - b[o] - off
-    u_without = (group_sum(e, omega * shifted, n_ev)[e] - omega * shifted) * v_without
+    # omega * (ytil - b - off), each report's weighted pull on its event error.
+    pull = x.q + omega * u[e]
+    u_without = (group_sum(e, pull, n_ev)[e] - pull) * v_without
     scale = np.sqrt(sigma2[o] + v_without)
+    inverse = 1.0 / scale
+    # Standardised bounds are (bound - u_without - off - own) / scale.
+    ra = step.ra - u_without - x.off
+    rb = step.rb - u_without - x.off
+    weight = inverse * inverse
+    pull_weight = w * inverse if step.weighted else inverse
+    if step.weighted:
+        weight *= w
     own = b.copy()
     info = np.zeros(n_out)
     for _ in range(_UNPOOLED_STEPS):
-        centre = own[o] + u_without + off
-        ew, ewz, _ = tilted_moments((step.ra - centre) / scale, (step.rb - centre) / scale, step.df)
-        weight = ew * w / scale**2
-        info = group_sum(o, weight, n_out)
-        target = centre + scale * ewz / np.maximum(ew, 1e-300) - u_without - off
-        own = np.where(info > 0, group_sum(o, weight * target, n_out) / np.maximum(info, 1e-300), b)
+        centre = own[o]
+        za = ra - centre
+        za *= inverse
+        ew, ewz, _ = step.moments(za, rb, centre, scale)
+        ewz *= pull_weight
+        ew *= weight
+        info = group_sum(o, ew, n_out)
+        # Each report's target is own + scale * E[wz] / E[w], weighted by E[w] / scale^2.
+        total = group_sum(o, ewz, n_out) + own * info
+        own = np.where(info > 0, total / np.maximum(info, 1e-300), b)
     return own, step.kappa / np.maximum(info, 1e-300)
 
 
@@ -430,7 +535,9 @@ def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]
     _, lam = step.unpack_effects(theta)
     x = step.expect(theta)
     lag_only = fx.offset(np.zeros(fx.n_cells), lam)
-    cell_bias, info = fx.raw_strata(x.omega, x.ytil - u[data.event] - lag_only)
+    info = fx.cell_sum(x.omega)
+    total = fx.cell_sum(x.omega * (x.ytil() - u[data.event] - lag_only))
+    cell_bias = total / np.maximum(info, 1e-300)
     keep = info > 0
     owner = fx.cell_outlet[keep]
     k = np.bincount(owner, minlength=data.n_outlets)
@@ -460,7 +567,7 @@ def _lag_se(fx: Effects, omega: FloatArray, kappa: float) -> FloatArray:
     """Standard errors of the lag effects relative to the reference bin (zero there)."""
     if not fx.n_lag_bins:
         return np.zeros(0)
-    var = kappa / np.maximum(fx.lag_info(omega), 1e-300)
+    var = kappa / np.maximum(fx.lag_sum(omega), 1e-300)
     relative = np.sqrt(var + var[fx.reference])
     return np.asarray(np.where(np.arange(fx.n_lag_bins) == fx.reference, 0.0, relative))
 
@@ -598,7 +705,7 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     delta, lam = step.unpack_effects(theta)
     fx = step.effects
     x = step.expect(theta)
-    off, omega, ytil = x.off, x.omega, x.ytil
+    off, omega, ytil = x.off, x.omega, x.ytil()
     precision_e = 1.0 / (hyper.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     # Information about b_o: each report's Student-t efficiency, plus the uncertainty of the
     # shared event error that the other reports of its event leave.
@@ -637,7 +744,7 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         iterations=iterations,
         converged=converged,
         stratum_delta=delta,
-        stratum_delta_se=1.0 / np.sqrt(1.0 / step.stratum_var + fx.cell_info(omega) / kappa),
+        stratum_delta_se=1.0 / np.sqrt(1.0 / step.stratum_var + fx.cell_sum(omega) / kappa),
         stratum_sd=float(np.sqrt(step.stratum_var)),
         lag_effect=lam,
         # The reference bin is held at zero; the others are known relative to it.

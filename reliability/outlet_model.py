@@ -200,7 +200,16 @@ class OutletModel:
         registry: pl.DataFrame,
     ) -> tuple[MetricParams, list[GroupPrior], list[OutletScore]]:
         scale = self.scale_of(metric)
-        rep = reports.filter(pl.col("metric") == metric)
+        # Only the columns the fit and the latent fusion read: at ten million reports every
+        # copy of the frame below (filter, join, sort) costs a gigabyte per column set.
+        rep = (
+            reports.lazy()
+            .filter(pl.col("metric") == metric)
+            .select(
+                *KEY, "outlet", "cites", "low", "high", "report_id", "published_at", "event_date"
+            )
+            .collect()
+        )
         cons = consensus.filter(pl.col("metric") == metric)
         c_lo, c_hi = truth_interval(cons["low"].to_numpy(), cons["high"].to_numpy(), scale)
         # A report that repeats another outlet's figure is not the citing outlet's record.
@@ -283,22 +292,31 @@ class OutletModel:
             {"group": group_names, "group_code": range(len(group_names))},
             schema={"group": pl.String, "group_code": pl.Int64},
         )
-        # Sorted, so the fit does not depend on the order of the input rows.
-        frame = frame.sort([*KEY, "outlet", "low", "high", "report_id"], nulls_last=True)
-        events = frame.select([*KEY, "t_lo", "t_hi", "t_var"]).unique(KEY, maintain_order=True)
+        # Sorted, so the fit does not depend on the order of the input rows; then an event's
+        # code is the index of its run of equal keys.
         event_code = (
-            events.select(KEY).with_row_index("event").join(frame, on=KEY, nulls_equal=True)
+            frame.select(
+                *KEY,
+                "outlet",
+                "low",
+                "high",
+                "report_id",
+                "t_lo",
+                "t_hi",
+                "t_var",
+                "published_at",
+                "event_date",
+            )
+            .sort([*KEY, "outlet", "low", "high", "report_id"], nulls_last=True)
+            .with_columns(pl.struct(KEY).rle_id().alias("event"))
+        )
+        events = event_code.filter(pl.col("event").is_first_distinct()).select(
+            *KEY, "t_lo", "t_hi", "t_var"
         )
         lo, hi = report_interval(event_code["low"].to_numpy(), event_code["high"].to_numpy(), scale)
         ev = event_code["event"].to_numpy().astype(np.intp)
         outlet_idx = (
-            (
-                event_code.select("outlet").join(
-                    codes, on="outlet", how="left", maintain_order="left"
-                )
-            )["code"]
-            .to_numpy()
-            .astype(np.intp)
+            event_code["outlet"].cast(pl.Enum(names)).to_physical().to_numpy().astype(np.intp)
         )
         outlet_group = (
             codes.join(registry.select("outlet", "group"), on="outlet", how="left")

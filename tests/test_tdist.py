@@ -10,6 +10,8 @@ import pytest
 from scipy import integrate, special, stats
 
 from reliability.tdist import (
+    _interval_moments,
+    interval_moments,
     log_likelihood,
     smoothed_moments,
     t_cdf,
@@ -118,7 +120,9 @@ SHIFTED_B = np.array([-5.0, -1.0, 0.0, 0.3, 2.0, 7.0, 2.0, 0.6, -3.0, INF, INF, 
 
 
 def test_smoothed_moments_without_spread_are_the_tilted_moments() -> None:
-    got = smoothed_moments(SHIFTED_A, SHIFTED_B, np.zeros(SHIFTED_A.size), 4.0)
+    got = smoothed_moments(
+        lambda d: tilted_moments(SHIFTED_A - d, SHIFTED_B - d, 4.0), np.zeros(SHIFTED_A.size)
+    )
     for g, want in zip(got, tilted_moments(SHIFTED_A, SHIFTED_B, 4.0), strict=True):
         np.testing.assert_array_equal(g, want)
 
@@ -126,7 +130,7 @@ def test_smoothed_moments_without_spread_are_the_tilted_moments() -> None:
 def test_smoothed_moments_in_the_normal_limit_add_the_centre_variance() -> None:
     z = np.array([-3.0, -0.5, 0.0, 1.2])
     spread = np.array([0.1, 0.3, 0.5, 0.2])
-    ew, ewz, ewz2 = smoothed_moments(z, z.copy(), spread, 1e12)
+    ew, ewz, ewz2 = smoothed_moments(lambda d: tilted_moments(z - d, z - d, 1e12), spread)
     np.testing.assert_allclose(ew, 1.0, rtol=1e-9)
     np.testing.assert_allclose(ewz, z, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ewz2, z * z + spread * spread, rtol=1e-9)
@@ -138,7 +142,9 @@ def test_smoothed_moments_match_fine_quadrature_over_the_shift(spread: float) ->
     # spreads of a shared event error relative to report noise; plug-in moments (no spread)
     # are off by 0.05-0.14 here.
     shift = np.full(SHIFTED_A.size, spread)
-    got = np.stack(smoothed_moments(SHIFTED_A, SHIFTED_B, shift, 4.0))
+    got = np.stack(
+        smoothed_moments(lambda d: tilted_moments(SHIFTED_A - d, SHIFTED_B - d, 4.0), shift)
+    )
     nodes, weights = np.polynomial.hermite_e.hermegauss(80)
     weights /= weights.sum()
     want = sum(
@@ -182,3 +188,17 @@ def test_interval_probability_keeps_upper_tail_digits() -> None:
     # 1 - cdf would cancel to zero here; the tail flip keeps the answer exact.
     prob = t_interval_prob(np.array([2e3]), np.array([INF]), 4.0)
     assert prob[0] == pytest.approx(special.stdtr(4.0, -2e3), rel=1e-10)
+
+
+@pytest.mark.parametrize("df", [2.0, 4.0, 6.0, 8.0])
+def test_even_df_interval_moments_agree_with_the_general_closed_forms(df: float) -> None:
+    # The fast path shares one square root per bound between both CDFs and the density;
+    # far bounds (|z| >= 8, finite) go to the general path, so both tails are exercised.
+    rng = np.random.default_rng(7)
+    a = rng.normal(0.0, 4.0, 20_000)
+    b = a + rng.exponential(1.0, a.size)
+    a[rng.random(a.size) < 0.1] = -INF
+    b[rng.random(b.size) < 0.1] = INF
+    got = np.stack(interval_moments(a, b, df))
+    want = np.stack(_interval_moments(a, b, df))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
