@@ -3,7 +3,8 @@
 - :func:`paule_mandel` gives the between-outlet variance of bias within each group (and of
   group means around the global mean), solved for all groups at once by vectorised bisection.
 - :func:`fit_sd_prior` fits the scaled-inverse-chi^2 prior of outlet error scales by maximum
-  marginal likelihood (the only numerical optimisation besides other hyperparameters).
+  marginal likelihood (the only numerical optimisation besides other hyperparameters);
+  :func:`fit_group_sd_priors` fits one scale per registry group that is large enough.
 """
 
 from __future__ import annotations
@@ -71,30 +72,103 @@ def paule_mandel(
     return tau2, mean, 1.0 / np.where(sw > 0, sw, np.nan)
 
 
+#: A registry group gets its own spread scale only when at least this many of its outlets carry
+#: spread information (residual degrees of freedom above 0.5); with fewer, its ``s0`` would be
+#: the noisy mean of a handful of spreads, so the group keeps the pooled prior instead.
+MIN_SD_PRIOR_OUTLETS = 10
+
+_SCALE_BISECTION_STEPS = 80
+
+
 def fit_sd_prior(ss: FloatArray, dof: FloatArray) -> tuple[float, float]:
     """Fit ``sigma^2 ~ Scaled-Inv-chi^2(nu0, s0^2)`` to per-outlet sums of squares.
 
     With ``ss / sigma^2 ~ chi^2(dof)``, the marginal of ``ss / (dof s0^2)`` is ``F(dof, nu0)``;
     ``(nu0, s0^2)`` maximise that marginal likelihood. Returns ``(nu0, s0)``.
     """
-    keep = (dof > 0.5) & (ss > 0)
+    keep = _informative(ss, dof)
     ss, dof = ss[keep], dof[keep]
     if ss.size < 2:
         pooled = float(np.sum(ss) / max(float(np.sum(dof)), 1.0)) if ss.size else 1.0
         return 4.0, float(np.sqrt(pooled))
-    start = np.array([np.log(8.0), np.log(np.median(ss / dof))])
+    nu0, s2 = _fit_shared_dof(ss, dof, np.zeros(ss.size, dtype=np.intp), 1)
+    return nu0, float(np.sqrt(s2[0]))
 
-    def negloglik(theta: FloatArray) -> float:
-        nu0 = np.exp(theta[0])
-        s2 = np.exp(theta[1])
-        ratio = ss / (dof * s2)
-        ll = stats.f.logpdf(ratio, dof, nu0) - np.log(dof * s2)
-        return float(-np.sum(ll))
 
-    res = optimize.minimize(
-        negloglik,
-        start,
-        method="L-BFGS-B",
-        bounds=[(np.log(0.5), np.log(1e4)), (start[1] - 10, start[1] + 10)],
+def fit_group_sd_priors(
+    ss: FloatArray,
+    dof: FloatArray,
+    group: IntArray,
+    n_groups: int,
+    min_outlets: int = MIN_SD_PRIOR_OUTLETS,
+) -> tuple[FloatArray, FloatArray]:
+    """Spread priors per registry group: ``(nu0, s0)``, each of length ``n_groups + 1``.
+
+    ``group`` holds codes ``0 .. n_groups``, ``n_groups`` meaning "no group". Groups with at
+    least ``min_outlets`` informative outlets get their own ``s0_g`` and share one ``nu0``, all
+    fitted jointly by the marginal likelihood of :func:`fit_sd_prior` (the spread of spreads
+    *within* a group). Every other group, and the no-group entry ``n_groups``, get the pooled
+    metric-wide prior of :func:`fit_sd_prior`.
+    """
+    nu0, s0 = fit_sd_prior(ss, dof)
+    out_nu0 = np.full(n_groups + 1, nu0)
+    out_s0 = np.full(n_groups + 1, s0)
+    keep = _informative(ss, dof)
+    counts = np.bincount(group[keep], minlength=n_groups + 1)[:n_groups]
+    own = np.flatnonzero(counts >= max(min_outlets, 2))
+    if own.size:
+        sel = keep & np.isin(group, own)
+        code = np.searchsorted(own, group[sel]).astype(np.intp)
+        shared, s2 = _fit_shared_dof(ss[sel], dof[sel], code, own.size)
+        out_nu0[own] = shared
+        out_s0[own] = np.sqrt(s2)
+    return out_nu0, out_s0
+
+
+def _informative(ss: FloatArray, dof: FloatArray) -> npt.NDArray[np.bool_]:
+    return (dof > 0.5) & (ss > 0)
+
+
+def _fit_shared_dof(
+    ss: FloatArray, dof: FloatArray, group: IntArray, n_groups: int
+) -> tuple[float, FloatArray]:
+    """One ``nu0`` and a scale ``s0_g^2`` per group, by profile marginal likelihood.
+
+    For fixed ``nu0`` each group's ``s0_g^2`` has its own score equation, solved for all groups
+    at once by bisection; ``nu0`` is then a bounded one-dimensional search.
+    """
+
+    def negloglik(log_nu0: float) -> tuple[float, FloatArray]:
+        nu0 = float(np.exp(log_nu0))
+        s2 = _scales_given_dof(ss, dof, group, n_groups, nu0)
+        scale = dof * s2[group]
+        return float(-np.sum(stats.f.logpdf(ss / scale, dof, nu0) - np.log(scale))), s2
+
+    res = optimize.minimize_scalar(
+        lambda t: negloglik(t)[0],
+        bounds=(np.log(0.5), np.log(1e4)),
+        method="bounded",
+        options={"xatol": 1e-4},
     )
-    return float(np.exp(res.x[0])), float(np.sqrt(np.exp(res.x[1])))
+    return float(np.exp(res.x)), negloglik(float(res.x))[1]
+
+
+def _scales_given_dof(
+    ss: FloatArray, dof: FloatArray, group: IntArray, n_groups: int, nu0: float
+) -> FloatArray:
+    """Root in ``s^2`` of ``sum_g (dof + nu0) ss / (nu0 s^2 + ss) = sum_g dof`` per group.
+
+    The left side falls from ``sum (dof + nu0)`` to 0 as ``s^2`` grows, so the root is unique
+    and the bracket (ratios ``ss / dof`` widened by ``e^30`` each way) always holds it.
+    """
+    ratio = np.log(ss / dof)
+    lo = np.full(n_groups, float(np.min(ratio)) - 30.0)
+    hi = np.full(n_groups, float(np.max(ratio)) + 30.0)
+    target = group_sum(group, dof, n_groups)
+    for _ in range(_SCALE_BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        lhs = group_sum(group, (dof + nu0) * ss / (nu0 * np.exp(mid)[group] + ss), n_groups)
+        above = lhs > target
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return np.asarray(np.exp(0.5 * (lo + hi)), dtype=np.float64)
