@@ -4,7 +4,7 @@
   group means around the global mean), solved for all groups at once by vectorised bisection.
 - :func:`fit_sd_prior` fits the scaled-inverse-chi^2 prior of outlet error scales by maximum
   marginal likelihood (the only numerical optimisation besides other hyperparameters);
-  :func:`fit_group_sd_priors` fits one scale per registry group that is large enough.
+  :func:`fit_group_sd_priors` adds one scale per registry group that is large enough.
 """
 
 from __future__ import annotations
@@ -84,15 +84,27 @@ def fit_sd_prior(ss: FloatArray, dof: FloatArray) -> tuple[float, float]:
     """Fit ``sigma^2 ~ Scaled-Inv-chi^2(nu0, s0^2)`` to per-outlet sums of squares.
 
     With ``ss / sigma^2 ~ chi^2(dof)``, the marginal of ``ss / (dof s0^2)`` is ``F(dof, nu0)``;
-    ``(nu0, s0^2)`` maximise that marginal likelihood. Returns ``(nu0, s0)``.
+    ``(nu0, s0^2)`` maximise that marginal likelihood: ``s0^2`` is the root of its score
+    equation at each ``nu0``, and ``nu0`` a bounded one-dimensional search. Returns
+    ``(nu0, s0)``.
     """
     keep = _informative(ss, dof)
     ss, dof = ss[keep], dof[keep]
     if ss.size < 2:
         pooled = float(np.sum(ss) / max(float(np.sum(dof)), 1.0)) if ss.size else 1.0
         return 4.0, float(np.sqrt(pooled))
-    nu0, s2 = _fit_shared_dof(ss, dof, np.zeros(ss.size, dtype=np.intp), 1)
-    return nu0, float(np.sqrt(s2[0]))
+    one = np.zeros(ss.size, dtype=np.intp)
+
+    def negloglik(log_nu0: float) -> float:
+        nu0 = float(np.exp(log_nu0))
+        scale = dof * _scales_given_dof(ss, dof, one, 1, nu0)[0]
+        return float(-np.sum(stats.f.logpdf(ss / scale, dof, nu0) - np.log(scale)))
+
+    res = optimize.minimize_scalar(
+        negloglik, bounds=(np.log(0.5), np.log(1e4)), method="bounded", options={"xatol": 1e-4}
+    )
+    nu0 = float(np.exp(res.x))
+    return nu0, float(np.sqrt(_scales_given_dof(ss, dof, one, 1, nu0)[0]))
 
 
 def fit_group_sd_priors(
@@ -104,14 +116,17 @@ def fit_group_sd_priors(
 ) -> tuple[FloatArray, FloatArray]:
     """Spread priors per registry group: ``(nu0, s0)``, each of length ``n_groups + 1``.
 
-    ``group`` holds codes ``0 .. n_groups``, ``n_groups`` meaning "no group". Groups with at
-    least ``min_outlets`` informative outlets get their own ``s0_g`` and share one ``nu0``, all
-    fitted jointly by the marginal likelihood of :func:`fit_sd_prior` (the spread of spreads
-    *within* a group). Every other group, and the no-group entry ``n_groups``, get the pooled
-    metric-wide prior of :func:`fit_sd_prior`.
+    ``group`` holds codes ``0 .. n_groups``, ``n_groups`` meaning "no group". Every entry
+    shares the pooled ``nu0`` of :func:`fit_sd_prior`. A group with at least ``min_outlets``
+    informative outlets gets its own ``s0_g``, the maximum of the same marginal likelihood over
+    its outlets at that ``nu0`` (all groups at once); smaller groups and the no-group entry
+    ``n_groups`` keep the pooled ``s0``.
+
+    ``nu0`` is not refitted within groups: the sums of squares come from the EM at *shrunk*
+    spreads, where Student-t weights compress them toward the prior, and a within-group fit
+    reads that compression as agreement (docs/model.md section 5).
     """
     nu0, s0 = fit_sd_prior(ss, dof)
-    out_nu0 = np.full(n_groups + 1, nu0)
     out_s0 = np.full(n_groups + 1, s0)
     keep = _informative(ss, dof)
     counts = np.bincount(group[keep], minlength=n_groups + 1)[:n_groups]
@@ -119,47 +134,22 @@ def fit_group_sd_priors(
     if own.size:
         sel = keep & np.isin(group, own)
         code = np.searchsorted(own, group[sel]).astype(np.intp)
-        shared, s2 = _fit_shared_dof(ss[sel], dof[sel], code, own.size)
-        out_nu0[own] = shared
-        out_s0[own] = np.sqrt(s2)
-    return out_nu0, out_s0
+        out_s0[own] = np.sqrt(_scales_given_dof(ss[sel], dof[sel], code, own.size, nu0))
+    return np.full(n_groups + 1, nu0), out_s0
 
 
 def _informative(ss: FloatArray, dof: FloatArray) -> npt.NDArray[np.bool_]:
     return (dof > 0.5) & (ss > 0)
 
 
-def _fit_shared_dof(
-    ss: FloatArray, dof: FloatArray, group: IntArray, n_groups: int
-) -> tuple[float, FloatArray]:
-    """One ``nu0`` and a scale ``s0_g^2`` per group, by profile marginal likelihood.
-
-    For fixed ``nu0`` each group's ``s0_g^2`` has its own score equation, solved for all groups
-    at once by bisection; ``nu0`` is then a bounded one-dimensional search.
-    """
-
-    def negloglik(log_nu0: float) -> tuple[float, FloatArray]:
-        nu0 = float(np.exp(log_nu0))
-        s2 = _scales_given_dof(ss, dof, group, n_groups, nu0)
-        scale = dof * s2[group]
-        return float(-np.sum(stats.f.logpdf(ss / scale, dof, nu0) - np.log(scale))), s2
-
-    res = optimize.minimize_scalar(
-        lambda t: negloglik(t)[0],
-        bounds=(np.log(0.5), np.log(1e4)),
-        method="bounded",
-        options={"xatol": 1e-4},
-    )
-    return float(np.exp(res.x)), negloglik(float(res.x))[1]
-
-
 def _scales_given_dof(
     ss: FloatArray, dof: FloatArray, group: IntArray, n_groups: int, nu0: float
 ) -> FloatArray:
-    """Root in ``s^2`` of ``sum_g (dof + nu0) ss / (nu0 s^2 + ss) = sum_g dof`` per group.
+    """Maximum-likelihood ``s0^2`` per group at fixed ``nu0``, by vectorised bisection.
 
-    The left side falls from ``sum (dof + nu0)`` to 0 as ``s^2`` grows, so the root is unique
-    and the bracket (ratios ``ss / dof`` widened by ``e^30`` each way) always holds it.
+    The score equation is ``sum_g (dof + nu0) ss / (nu0 s^2 + ss) = sum_g dof``. Its left side
+    falls from ``sum (dof + nu0)`` to 0 as ``s^2`` grows, so the root is unique and the bracket
+    (the ratios ``ss / dof`` widened by ``e^30`` each way) always holds it.
     """
     ratio = np.log(ss / dof)
     lo = np.full(n_groups, float(np.min(ratio)) - 30.0)
