@@ -124,7 +124,7 @@ def fit_group_sd_priors(
 
     ``nu0`` is not refitted within groups: the sums of squares come from the EM at *shrunk*
     spreads, where Student-t weights compress them toward the prior, and a within-group fit
-    reads that compression as agreement (docs/model.md section 5).
+    reads that compression as agreement (docs/model.md section 4).
     """
     nu0, s0 = fit_sd_prior(ss, dof)
     out_s0 = np.full(n_groups + 1, s0)
