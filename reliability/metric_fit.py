@@ -19,7 +19,7 @@ from scipy import stats
 from reliability.effects import Effects
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
-from reliability.pooling import fit_sd_prior, paule_mandel
+from reliability.pooling import fit_group_sd_priors, paule_mandel
 from reliability.tdist import interval_moments, location_score, point_moments, smoothed_moments
 
 FloatArray = npt.NDArray[np.float64]
@@ -81,6 +81,8 @@ class MetricFit:
     group_mean_se: FloatArray
     group_between_sd: FloatArray
     group_n_outlets: IntArray
+    group_sd_prior_dof: FloatArray
+    group_sd_prior_scale: FloatArray
     global_bias: float
     global_bias_se: float
     between_group_sd: float
@@ -116,8 +118,9 @@ class _Hyper:
     global_bias_var: float
     between_group_var: float
     pooled_var: float
-    nu0: float
-    s0: float
+    # Spread prior per group code; the last entry (no group) is the pooled metric-wide prior.
+    nu0: FloatArray
+    s0: FloatArray
     event_var: float
 
 
@@ -169,8 +172,8 @@ def fit_metric(
         group,
         n_rep,
         df,
-        nu0=4.0,
-        s0=spread,
+        nu0=np.full(data.n_groups + 1, 4.0),
+        s0=np.full(data.n_groups + 1, spread),
         event_var=0.25 * spread**2,
         floor2=floor2,
         effects=effects,
@@ -190,8 +193,10 @@ def fit_metric(
         groups = _group_hyper(own, own_var, group, data.n_groups, n_rep, step.between_floor2)
         moved = float(np.max(np.abs(np.log(groups.group_var / step.groups.group_var))))
         step.groups = groups
-        nu0, s0 = fit_sd_prior(step.last.ss, n_rep - step.last.leverage)
-        s0 = max(s0, float(np.sqrt(floor2)))
+        nu0, s0 = fit_group_sd_priors(
+            step.last.ss, n_rep - step.last.leverage, group, data.n_groups
+        )
+        s0 = np.maximum(s0, np.sqrt(floor2))
         b, sigma2, u = step.unpack(theta)
         event_sd = fit_event_sd(
             ra,
@@ -206,8 +211,8 @@ def fit_metric(
             extra_var=step.truth_var,
         )
         settled = (
-            abs(np.log(nu0 / step.nu0)) < 0.05
-            and abs(np.log(s0 / step.s0)) < 0.005
+            np.max(np.abs(np.log(nu0 / step.nu0))) < 0.05
+            and np.max(np.abs(np.log(s0 / step.s0))) < 0.005
             and abs(event_sd - np.sqrt(step.event_var)) < 0.01 * spread
             and moved < 0.02
         )
@@ -316,8 +321,8 @@ class _EmStep:
         n_rep: FloatArray,
         df: float,
         *,
-        nu0: float,
-        s0: float,
+        nu0: FloatArray,
+        s0: FloatArray,
         event_var: float,
         floor2: float,
         effects: Effects,
@@ -332,7 +337,7 @@ class _EmStep:
         self.truth_var = truth_var
         # Unit weights (no recency weighting) need no multiplications.
         self.weighted = bool(np.any(data.weight != 1.0))
-        self.stratum_var = max(0.25 * s0**2, between_floor2)
+        self.stratum_var = max(0.25 * float(s0[-1]) ** 2, between_floor2)
         self.stratum_mean = np.zeros(effects.n_cells)
         # Variance of a Student-t location estimate relative to a normal one.
         self.kappa = (df + 3.0) / (df + 1.0)
@@ -466,7 +471,8 @@ class _EmStep:
             - 2.0 * np.sqrt(sigma2) * group_sum(o, x.ewz * shift, n_out)
             + group_sum(o, spread, n_out)
         )
-        sigma2_new = np.maximum((self.nu0 * self.s0**2 + ss) / (self.nu0 + self.n_rep), self.floor2)
+        nu0, s0 = self.nu0[self.group], self.s0[self.group]
+        sigma2_new = np.maximum((nu0 * s0**2 + ss) / (nu0 + self.n_rep), self.floor2)
         hyper = replace(hyper, event_var=self.event_var, nu0=self.nu0, s0=self.s0)
         self.last = _Moments(
             ss=ss, u_var=v_e, leverage=info / (info + 1.0 / prior_var), hyper=hyper
@@ -602,8 +608,8 @@ def _group_hyper(
         global_bias_var=0.0,
         between_group_var=0.0,
         pooled_var=0.0,
-        nu0=0.0,
-        s0=0.0,
+        nu0=np.zeros(0),
+        s0=np.zeros(0),
         event_var=0.0,
     )
     active = n_rep > 0
@@ -725,21 +731,23 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         bias=b,
         bias_se=bias_se,
         # An outlet without reports has a purely normal prior on its bias.
-        bias_dof=np.where(n_rep > 0, hyper.nu0 + n_rep, np.inf),
+        bias_dof=np.where(n_rep > 0, hyper.nu0[group] + n_rep, np.inf),
         sd=np.sqrt(sigma2),
-        sd_dof=hyper.nu0 + n_rep * df / (df + 3.0),
+        sd_dof=hyper.nu0[group] + n_rep * df / (df + 3.0),
         n_reports=n_rep,
         effective_n=model_info * sigma2,
         group_mean=hyper.group_mean[: data.n_groups],
         group_mean_se=np.sqrt(hyper.group_mean_var[: data.n_groups]),
         group_between_sd=np.sqrt(hyper.group_var[: data.n_groups]),
         group_n_outlets=k.astype(np.intp),
+        group_sd_prior_dof=hyper.nu0[: data.n_groups],
+        group_sd_prior_scale=hyper.s0[: data.n_groups],
         global_bias=hyper.global_bias,
         global_bias_se=float(np.sqrt(hyper.global_bias_var)),
         between_group_sd=float(np.sqrt(hyper.between_group_var)),
         pooled_between_sd=float(np.sqrt(hyper.pooled_var)),
-        sd_prior_dof=hyper.nu0,
-        sd_prior_scale=hyper.s0,
+        sd_prior_dof=float(hyper.nu0[data.n_groups]),
+        sd_prior_scale=float(hyper.s0[data.n_groups]),
         event_sd=float(np.sqrt(hyper.event_var)),
         iterations=iterations,
         converged=converged,

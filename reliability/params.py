@@ -153,6 +153,8 @@ def group_priors(metric: str, fit: MetricFit, group_names: list[str]) -> list[Gr
             bias_mean=float(fit.group_mean[k]),
             bias_mean_se=float(fit.group_mean_se[k]),
             between_sd=float(fit.group_between_sd[k]),
+            sd_prior_dof=float(fit.group_sd_prior_dof[k]),
+            sd_prior_scale=float(fit.group_sd_prior_scale[k]),
         )
         for k, name in enumerate(group_names)
     ]
@@ -360,27 +362,29 @@ class MetricLookup:
         prior = self.groups.get(group) if group is not None else None
         if prior is not None and prior.n_outlets > 0:
             mean, se = prior.bias_mean, float(np.hypot(prior.between_sd, prior.bias_mean_se))
+            sd_dof, sd_scale = prior.sd_prior_dof, prior.sd_prior_scale
         else:
             mean = p.global_bias
             se = float(
                 np.sqrt(p.between_group_sd**2 + p.pooled_between_sd**2 + p.global_bias_se**2)
             )
+            sd_dof, sd_scale = p.sd_prior_dof, p.sd_prior_scale
         half = float(stats.norm.ppf(0.95)) * se
         return Prediction(
             bias=mean,
-            scale=float(np.hypot(p.sd_prior_scale, se)),
+            scale=float(np.hypot(sd_scale, se)),
             score=None,
             group=group,
             bias_interval=Interval(mean, mean - half, mean + half),
             bias_se=se,
-            sd=_prior_sd_interval(p),
+            sd=_prior_sd_interval(sd_dof, sd_scale),
         )
 
 
-def _prior_sd_interval(p: MetricParams) -> Interval:
-    scaled = p.sd_prior_dof * p.sd_prior_scale**2
+def _prior_sd_interval(dof: float, scale: float) -> Interval:
+    scaled = dof * scale**2
     return Interval(
-        p.sd_prior_scale,
-        float(np.sqrt(scaled / stats.chi2.ppf(0.95, p.sd_prior_dof))),
-        float(np.sqrt(scaled / stats.chi2.ppf(0.05, p.sd_prior_dof))),
+        scale,
+        float(np.sqrt(scaled / stats.chi2.ppf(0.95, dof))),
+        float(np.sqrt(scaled / stats.chi2.ppf(0.05, dof))),
     )

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Interval(msgspec.Struct, frozen=True):
@@ -63,6 +63,10 @@ class GroupPrior(msgspec.Struct, frozen=True, kw_only=True):
     bias_mean: float
     bias_mean_se: float
     between_sd: float
+    #: Scaled-inverse-chi^2 prior of its outlets' spreads: the pooled metric-wide prior's
+    #: values when the group has too few outlets with reports for its own scale.
+    sd_prior_dof: float
+    sd_prior_scale: float
 
 
 class EventPrior(msgspec.Struct, frozen=True, kw_only=True):

@@ -45,6 +45,10 @@ def render_schema() -> str:
 
 
 def main() -> int:
+    """Write the schema to the path given as the only argument (default: the repo's copy)."""
+    if len(sys.argv) > 2 or sys.argv[1:] in (["-h"], ["--help"]):
+        print(f"usage: python -m reliability.tableschema [PATH]  (default {SCHEMA_PATH})")
+        return 0 if len(sys.argv) == 2 else 2
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_PATH
     target.write_text(render_schema(), encoding="utf-8")
     print(f"wrote {target}")

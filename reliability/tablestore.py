@@ -136,15 +136,33 @@ def decode_table(data: bytes, source: str) -> ScoreTable:
     try:
         table = msgspec.json.decode(data, type=ScoreTable)
     except msgspec.ValidationError as exc:
+        # A table of another format version fails on its fields; say which version it is.
+        _check_version(_schema_version(data), source)
         raise TableError(f"{source}: not a valid score table: {exc}") from None
     except msgspec.DecodeError as exc:
         raise TableError(f"{source}: not valid JSON: {exc}") from None
-    if table.schema_version != SCHEMA_VERSION:
-        raise TableError(
-            f"{source}: schema_version {table.schema_version} is not supported "
-            f"(this program reads {SCHEMA_VERSION}) - at `$.schema_version`"
-        )
+    _check_version(table.schema_version, source)
     return table
+
+
+class _Versioned(msgspec.Struct):
+    schema_version: int
+
+
+def _schema_version(data: bytes) -> int | None:
+    try:
+        return msgspec.json.decode(data, type=_Versioned).schema_version
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
+def _check_version(version: int | None, source: str) -> None:
+    if version is not None and version != SCHEMA_VERSION:
+        raise TableError(
+            f"{source}: schema_version {version} is not supported "
+            f"(this program reads {SCHEMA_VERSION}; recalibrate to write a current table) "
+            "- at `$.schema_version`"
+        )
 
 
 def read_table_file(path: Path) -> ScoreTable:

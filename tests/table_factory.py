@@ -186,6 +186,8 @@ def make_table(
                 bias_mean=0.05,
                 bias_mean_se=0.05,
                 between_sd=0.1,
+                sd_prior_dof=6.0,
+                sd_prior_scale=0.25,
             )
         ],
         outlets=outlets,

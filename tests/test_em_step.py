@@ -80,8 +80,9 @@ def _step(data: MetricData) -> _EmStep:
         group,
         n_rep,
         DF,
-        nu0=5.0,
-        s0=0.3,
+        # one spread prior per group (and the pooled one last), at different levels
+        nu0=np.linspace(4.0, 6.0, data.n_groups + 1),
+        s0=np.linspace(0.2, 0.4, data.n_groups + 1),
         event_var=0.02,
         floor2=1e-4,
         effects=data.effects,
@@ -140,7 +141,8 @@ def _plain_map(step: _EmStep, theta: FloatArray) -> FloatArray:
     lam_new -= lam_new[fx.reference]
     dm = m - (b_new[o] + u_new[e] + fx.offset(delta_new, lam_new))
     ss = group_sum(o, sigma2[o] * ewz2 + 2 * s * ewz * dm + ew * dm * dm, n_out)
-    sigma2_new = np.maximum((step.nu0 * step.s0**2 + ss) / (step.nu0 + step.n_rep), step.floor2)
+    nu0, s0 = step.nu0[step.group], step.s0[step.group]
+    sigma2_new = np.maximum((nu0 * s0**2 + ss) / (nu0 + step.n_rep), step.floor2)
     return np.concatenate([b_new, np.log(sigma2_new), u_new, delta_new, lam_new])
 
 

@@ -92,7 +92,8 @@ def _closed_form(case: NormalCase, fit: MetricFit) -> tuple[FloatArray, FloatArr
         1 / tau2 + np.bincount(o, omega, n_out)
     )
     ss = np.bincount(o, w * (r - b[o] - u_hat[e]) ** 2 + w / u_prec[e], n_out)
-    nu0, s0 = fit.sd_prior_dof, fit.sd_prior_scale
+    nu0 = fit.group_sd_prior_dof[case.group_of]
+    s0 = fit.group_sd_prior_scale[case.group_of]
     return bias, np.sqrt((nu0 * s0**2 + ss) / (nu0 + np.bincount(o, minlength=n_out)))
 
 
@@ -101,7 +102,11 @@ def test_em_is_the_closed_form_shrinkage_at_fixed_hyperparameters(
 ) -> None:
     # Pin the two numerically optimised hyperparameters; the pooling ones stay fitted.
     monkeypatch.setattr(metric_fit, "fit_event_sd", lambda *args, **kwargs: 0.08)
-    monkeypatch.setattr(metric_fit, "fit_sd_prior", lambda *args, **kwargs: (10.0, 0.35))
+    monkeypatch.setattr(
+        metric_fit,
+        "fit_group_sd_priors",
+        lambda *args, **kwargs: (np.array([10.0, 8.0, 12.0]), np.array([0.35, 0.3, 0.4])),
+    )
     fit = fit_metric(normal_case.data, df=1e12, tol=1e-10)
     assert fit.converged
     bias, sd = _closed_form(normal_case, fit)

@@ -14,6 +14,7 @@ from reliability import exitcodes, synth
 from reliability.cli import main
 from reliability.loaders import load_reports
 from reliability.outlet_model import OutletModel
+from reliability.table import SCHEMA_VERSION
 from reliability.tablestore import LATEST, TableStore
 from tests.table_factory import CREATED, make_table, outlet
 
@@ -70,7 +71,7 @@ def test_diff_of_a_corrupt_table_is_an_input_error(
     store: tuple[TableStore, list[Path]], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"schema_version": 1}')
+    bad.write_text(f'{{"schema_version": {SCHEMA_VERSION}}}')
     assert main(["diff", str(store[1][0]), str(bad)]) == exitcodes.INPUT_ERROR
     assert "bad.json: not a valid score table" in capsys.readouterr().err
 

@@ -84,6 +84,18 @@ def test_corrupt_file_names_file_and_json_path(tmp_path: Path) -> None:
         store.latest()
 
 
+def test_older_table_without_new_fields_is_refused_by_its_version(tmp_path: Path) -> None:
+    # A version-1 table has no per-group spread prior: the error names the version, not a field.
+    doc = json.loads(msgspec.json.encode(make_table()))
+    doc["schema_version"] = 1
+    for group in doc["groups"]:
+        del group["sd_prior_scale"]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(TableError, match=r"schema_version 1 is not supported .*recalibrate"):
+        read_table_file(path)
+
+
 def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "t.json"
     path.write_bytes(msgspec.json.encode(msgspec.structs.replace(make_table(), schema_version=9)))
