@@ -19,6 +19,7 @@ from reliability.outlet_model import OutletModel, UnknownMetricError
 from reliability.records import Report
 from reliability.scales import Scale
 from reliability.table import ScoreTable
+from tests.planted import planted_frames
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -232,17 +233,7 @@ def planted() -> Planted:
     e = np.repeat(np.arange(n_ev), per)
     theta = rng.normal(6.0, 1.2, n_ev)
     x = theta[e] + bias[o] + rng.normal(0, tau_u, n_ev)[e] + sd[o] * rng.standard_t(4, o.size)
-    names = [f"out{k}" for k in range(n_out)]
-    reports = pl.DataFrame(
-        {
-            "event_id": [f"e{k}" for k in e],
-            "outlet": np.array(names)[o],
-            "value": np.round(np.expm1(x)),
-        }
-    )
-    consensus = pl.DataFrame(
-        {"event_id": [f"e{k}" for k in range(n_ev)], "value": np.round(np.expm1(theta))}
-    )
+    names, reports, consensus = planted_frames(e, o, x, theta, n_out)
     registry = pl.DataFrame(
         {
             "outlet": [*names, "newcomer"],

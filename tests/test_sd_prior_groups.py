@@ -15,6 +15,7 @@ from scipy import optimize, stats
 from reliability.outlet_model import OutletModel
 from reliability.pooling import MIN_SD_PRIOR_OUTLETS, fit_group_sd_priors, fit_sd_prior
 from reliability.table import ScoreTable
+from tests.planted import planted_frames
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -104,17 +105,7 @@ def fitted() -> Fitted:
     e = np.repeat(np.arange(n_ev), per)
     theta = rng.normal(5.0, 1.0, n_ev)
     x = theta[e] + 0.1 + rng.normal(0, 0.05, n_ev)[e] + sigma[o] * rng.standard_t(4, o.size)
-    names = [f"out{k}" for k in range(n_out)]
-    reports = pl.DataFrame(
-        {
-            "event_id": [f"e{k}" for k in e],
-            "outlet": np.array(names)[o],
-            "value": np.round(np.expm1(x)),
-        }
-    )
-    consensus = pl.DataFrame(
-        {"event_id": [f"e{k}" for k in range(n_ev)], "value": np.round(np.expm1(theta))}
-    )
+    names, reports, consensus = planted_frames(e, o, x, theta, n_out)
     registry = pl.DataFrame({"outlet": [*names, "newcomer"], "group": [*group, "lo"]})
     model = OutletModel(cv_folds=0, stratum_bias=False, lag_effect=False).fit(
         reports, consensus, registry
