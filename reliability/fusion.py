@@ -369,7 +369,7 @@ def _event_loglik(
     grid: FloatArray, lo: FloatArray, hi: FloatArray, scale: FloatArray, df: float
 ) -> FloatArray:
     """:func:`reliability.tdist.log_likelihood` of each claim at every grid value, one row per
-    claim, by the same operations but with the t constant computed once per ``df``."""
+    claim, by the same operations, with points and intervals computed apart."""
     point = lo == hi
     if point.all():
         return _point_loglik(grid, lo, scale, df)
@@ -386,10 +386,7 @@ def _event_loglik(
 
 
 def _point_loglik(grid: FloatArray, x: FloatArray, scale: FloatArray, df: float) -> FloatArray:
-    z = (x[:, None] - grid) / scale[:, None]
-    out = np.log1p(z * z / df)
-    out *= -(df + 1) / 2
-    out += _log_t_constant(df)
+    out = log_t_pdf((x[:, None] - grid) / scale[:, None], df)
     out -= np.log(scale)[:, None]
     return out
 
@@ -430,7 +427,6 @@ def _event_shares(grid: FloatArray, loglik: FloatArray, post: FloatArray) -> Flo
     return np.asarray(info / total, dtype=np.float64)
 
 
-@cache
 def _locate_size(spec: FusionSpec) -> int:
     """Points of the pass that only locates the posterior mass before the full grid."""
     return min(_LOCATE_CELLS, spec.grid_size)
@@ -438,11 +434,6 @@ def _locate_size(spec: FusionSpec) -> int:
 
 def _unit_grid(size: int) -> FloatArray:
     return np.linspace(0.0, 1.0, size)
-
-
-@cache
-def _log_t_constant(df: float) -> float:
-    return float(log_t_pdf(np.zeros(1), df)[0])
 
 
 @cache

@@ -11,6 +11,7 @@ by ``k = sqrt((df + 2) / df)``. See docs/model.md, "Censored residuals".
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -21,11 +22,17 @@ FloatArray = npt.NDArray[np.float64]
 
 def log_t_pdf(z: FloatArray, df: float) -> FloatArray:
     """Log density of the standard Student-t."""
-    const = special.gammaln((df + 1) / 2) - special.gammaln(df / 2) - 0.5 * np.log(df * np.pi)
     out = np.log1p(z * z / df)
     out *= -(df + 1) / 2
-    out += const
+    out += _log_t_constant(df)
     return np.asarray(out, dtype=np.float64)
+
+
+@cache
+def _log_t_constant(df: float) -> float:
+    # Cached: scoring one report evaluates the density a few times, and two gammaln calls
+    # cost as much as the density itself at that size.
+    return float(special.gammaln((df + 1) / 2) - special.gammaln(df / 2) - 0.5 * np.log(df * np.pi))
 
 
 _CLOSED_FORM_MAX_DF = 8
