@@ -12,7 +12,6 @@ Regenerate the shipped files with::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from reliability.datasets.files import write_dataset
+from reliability.datasets.files import converter_arguments, write_dataset
 from reliability.exitcodes import INPUT_ERROR
 from reliability.frames import CONSENSUS, OUTLETS, REPORTS, conform
 from reliability.records import FigureKind
@@ -631,17 +630,13 @@ def write(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m reliability.datasets.acw",
-        description="Convert acw_battle_data v11 into canonical reports, consensus and outlets.",
-        epilog=(
-            "Example: python -m reliability.datasets.acw "
-            "/work/shared/data/acw-battle-data seeds/acw"
-        ),
+    args = converter_arguments(
+        "reliability.datasets.acw",
+        "Convert acw_battle_data v11 into canonical reports, consensus and outlets.",
+        "the acw-battle-data directory",
+        "/work/shared/data/acw-battle-data seeds/acw",
+        argv,
     )
-    parser.add_argument("source_dir", type=Path, help="the acw-battle-data directory")
-    parser.add_argument("out_dir", type=Path, help="where to write the CSV files")
-    args = parser.parse_args(argv)
     try:
         reports, consensus, outlets = build(args.source_dir)
         write(args.out_dir, reports, consensus, outlets, dispositions(args.source_dir))

@@ -7,7 +7,8 @@ format, and regenerating a dataset reproduces its files byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import argparse
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -119,3 +120,17 @@ def write_dataset(
     for name, frame in (extra or {}).items():
         write_csv(frame, out_dir / name)
     (out_dir / "dataset.toml").write_text(dataset_toml, encoding="utf-8")
+
+
+def converter_arguments(
+    module: str, description: str, source_help: str, example: str, argv: Sequence[str] | None
+) -> argparse.Namespace:
+    """The ``source_dir out_dir`` command line shared by the dataset converters."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {module}",
+        description=description,
+        epilog=f"Example: python -m {module} {example}",
+    )
+    parser.add_argument("source_dir", type=Path, help=source_help)
+    parser.add_argument("out_dir", type=Path, help="where to write the CSV files")
+    return parser.parse_args(argv)

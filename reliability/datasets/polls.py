@@ -13,7 +13,6 @@ Regenerate the shipped files with::
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from reliability.datasets.files import write_dataset
+from reliability.datasets.files import converter_arguments, write_dataset
 from reliability.exitcodes import INPUT_ERROR
 from reliability.frames import CONSENSUS, OUTLETS, REPORTS, conform
 from reliability.records import FigureKind
@@ -254,17 +253,13 @@ def write(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m reliability.datasets.polls",
-        description="Convert FiveThirtyEight raw polls into canonical reports, consensus, outlets.",
-        epilog=(
-            "Example: python -m reliability.datasets.polls "
-            "/work/shared/data/fivethirtyeight-polls benchmarks/data/polls"
-        ),
+    args = converter_arguments(
+        "reliability.datasets.polls",
+        "Convert FiveThirtyEight raw polls into canonical reports, consensus, outlets.",
+        "the fivethirtyeight-polls directory",
+        "/work/shared/data/fivethirtyeight-polls benchmarks/data/polls",
+        argv,
     )
-    parser.add_argument("source_dir", type=Path, help="the fivethirtyeight-polls directory")
-    parser.add_argument("out_dir", type=Path, help="where to write the CSV files")
-    args = parser.parse_args(argv)
     try:
         polls = _with_outlet(read_polls(args.source_dir))
         check_results(polls)
