@@ -5,8 +5,9 @@
    pollster's bias and weighted by its precision; pollsters unseen before 2013 start from their
    methodology group's prior). The fused estimate, the simple average and the median of the
    race's polls are scored by MAE against the actual margin. Races of 2013 are in neither set.
-   The configuration (model options, and whether house effects are learnt relative to each
-   cycle's industry-wide error) is chosen first by a time split inside the training years:
+   The configuration (model options, among them the period effect with calendar years as
+   periods, and whether house effects are learnt relative to each cycle's industry-wide error
+   by the preprocessing below) is chosen first by a time split inside the training years:
    fit on races up to 2008, validate on 2010-2012; the lowest validation MAE wins, a
    configuration with fewer changes from the defaults winning ties within 0.01 points. The
    2014-2016 test is then run once with the chosen configuration (and with the defaults, for
@@ -85,6 +86,8 @@ CANDIDATES = (
     Config("broad prior, df 10", {"size_prior": "broad", "df": 10.0}),
     Config("broad prior, half-life 4 years", {"size_prior": "broad", "half_life_days": 1460.0}),
     Config("broad prior, per-cycle", {"size_prior": "broad"}, per_cycle=True),
+    Config("period effect (years)", {"period_months": 12}),
+    Config("broad prior, period effect", {"size_prior": "broad", "period_months": 12}),
 )
 
 
