@@ -625,13 +625,17 @@ def _period_evidence(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, Floa
 
 
 def _period_var(step: _EmStep, theta: FloatArray) -> float:
-    """``tau_c^2`` by Paule–Mandel over the periods' unshrunk effects, floored like ``tau_g``."""
+    """``tau_c^2`` by Paule–Mandel over the periods' unshrunk effects.
+
+    Unlike ``tau_g`` it is not floored: zero only says the periods differ no more than their
+    noise, and it turns the effect off rather than claiming anything about outlets' precision.
+    """
     fx = step.effects
     if fx.n_periods < 2:
         return step.period_var
     mean, var = _period_evidence(step, theta)
     tau2, _, _ = paule_mandel(mean, var, np.zeros(fx.n_periods, dtype=np.intp), 1)
-    return max(float(np.nan_to_num(tau2[0])), step.between_floor2, _MIN_VAR)
+    return max(float(np.nan_to_num(tau2[0])), _MIN_VAR)
 
 
 def _lag_se(fx: Effects, omega: FloatArray, kappa: float) -> FloatArray:

@@ -4,7 +4,7 @@ the option off leaves the model as it was."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 import numpy as np
@@ -46,7 +46,9 @@ def _planted(seed: int, n_events: int = 900, per_event: int = 6) -> tuple[pl.Dat
         + u[event]
         + sigma[outlet] * rng.standard_t(4.0, event.size)
     )
-    dates = [date(2010 + int(y), 1, 1) + timedelta(days=int(d)) for y, d in zip(year, day)]
+    dates = [
+        date(2010 + int(y), 1, 1) + timedelta(days=int(d)) for y, d in zip(year, day, strict=True)
+    ]
     reports = pl.DataFrame(
         {
             "event_id": [f"e{k}" for k in event],
@@ -140,8 +142,6 @@ def test_new_period_widens_the_fused_interval_by_tau_c() -> None:
 
 
 def test_score_table_round_trip_keeps_the_period_effect(planted_fit: OutletModel) -> None:
-    from datetime import UTC, datetime
-
     table = planted_fit.to_table(
         version="t", created_at=datetime(2026, 1, 1, tzinfo=UTC), inputs=None
     )

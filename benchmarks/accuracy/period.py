@@ -39,7 +39,9 @@ HOLDOUTS = ("random", "last 2 years")
 
 def held_out(data: SynthData, holdout: str, seed: int) -> pl.Series:
     """The event ids predicted under ``holdout``."""
-    events = data.truth_events.select("event_id", "event_date").unique("event_id")
+    events = data.truth_events.select("event_id", "event_date").unique(
+        "event_id", maintain_order=True
+    )
     if holdout == "random":
         return events.sample(fraction=0.3, seed=seed)["event_id"]
     last = int(events["event_date"].dt.year().max())  # type: ignore[arg-type]
@@ -66,7 +68,10 @@ def run(data: SynthData, holdout: str, seed: int, period_months: int | None) -> 
             np.mean(np.abs(np.log1p(fused["estimate"].to_numpy()) - fused["f_true"].to_numpy()))
         ),
         "cov90": float(
-            np.mean((fused["lo90"] <= fused["true"]).to_numpy() & (fused["true"] <= fused["hi90"]))
+            np.mean(
+                (fused["lo90"] <= fused["true"]).to_numpy()
+                & (fused["true"] <= fused["hi90"]).to_numpy()
+            )
         ),
         "fit_tau_u": params.event_sd,
         "fit_tau_c": None if params.period is None else params.period.sd,
