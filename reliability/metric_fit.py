@@ -193,6 +193,7 @@ def fit_metric(
     for _ in range(_HYPER_ROUNDS):
         theta, used, _ = _squarem(step, theta, max_iter, _ROUGH * tol * spread)
         iterations += used
+        theta = _centre_periods(step, theta)
         own, own_var = _unpooled(step, theta)
         step.stratum_mean, step.stratum_var = _stratum_prior(step, theta)
         period_var = _period_var(step, theta)
@@ -600,6 +601,26 @@ def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]
     lean[data.n_groups] = 0.0
     prior = lean[step.group[fx.cell_outlet], fx.cell_stratum]
     return np.asarray(prior, dtype=np.float64), max(pooled, step.between_floor2)
+
+
+def _centre_periods(step: _EmStep, theta: FloatArray) -> FloatArray:
+    """Move the period effects' mean into the biases.
+
+    A common shift of every ``c_p`` against every ``b_o`` leaves the likelihood unchanged, and
+    within an EM run the biases' prior means are held fixed, so the run settles the level
+    wherever those means put it. With the means free, the mode has the effects centred on
+    their prior mean: the mean of ``c_p`` is 0 (each has the same prior variance). Centring
+    between runs lets the group means follow.
+    """
+    fx = step.effects
+    if not fx.n_periods:
+        return theta
+    out = theta.copy()
+    period = step.unpack_period(out)
+    level = float(np.mean(period))
+    period -= level
+    out[: step.data.n_outlets] += level
+    return out
 
 
 def _period_evidence(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
