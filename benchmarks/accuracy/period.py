@@ -117,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     rows.append(run(data, holdout, seed, months))
     pl.Config.set_tbl_rows(100)
     pl.Config.set_tbl_width_chars(200)
+    pl.Config.set_tbl_cols(20)
     pl.Config.set_float_precision(4)
     table = pl.DataFrame(rows)
     print(table)
