@@ -209,3 +209,21 @@ def test_period_months_must_be_positive() -> None:
     reports, consensus = _planted(1, n_events=20, per_event=2)
     with pytest.raises(ValueError, match="period_months"):
         OutletModel(scales=SCALES, cv_folds=0, period_months=0).fit(reports, consensus)
+
+
+def test_synth_plants_one_period_effect_per_calendar_year() -> None:
+    data = generate(preset("core", n_outlets=30, n_events=300, n_reports=1500, seed=3, tau_c=0.2))
+    events = data.truth_events.with_columns(pl.col("event_date").dt.year().alias("year"))
+    per_year = events.group_by("year").agg(pl.col("period_effect").n_unique().alias("n"))
+    assert per_year["n"].max() == 1
+    assert per_year.height == 10
+    rows = (
+        data.reports.select("report_id", "event_id", "outlet")
+        .join(data.truth_reports, on="report_id")
+        .join(events.select("event_id", "f_true", "u", "period_effect"), on="event_id")
+        .join(data.truth_outlets.select("outlet", "bias"), on="outlet")
+        .filter(~pl.col("copied"))
+    )
+    parts = rows["f_true"] + rows["bias"] + rows["u"] + rows["period_effect"] + rows["noise"]
+    assert np.allclose(rows["x"].to_numpy(), parts.to_numpy())
+    assert data.truth.tau_c == 0.2
