@@ -274,6 +274,7 @@ class MetricLookup:
         self.prior_index = {p.stratum: k for k, p in enumerate(params.event_priors)}
         self._lag = None if params.lag is None else np.asarray(params.lag.effect, np.float64)
         self._period = params.period
+        self._period_by_date: dict[date | None, tuple[float, float]] = {}
         self._period_frame = pl.DataFrame(
             {
                 "_start": [] if params.period is None else params.period.start,
@@ -374,11 +375,15 @@ class MetricLookup:
         return np.asarray(shift, np.float64), np.asarray(var, np.float64)
 
     def period_error(self, event_date: date | None) -> tuple[float, float]:
-        """:meth:`period_errors` of one event."""
+        """:meth:`period_errors` of one event (cached by date: a frame join per request would
+        cost more than the fusion)."""
         if self._period is None:
             return 0.0, 0.0
-        shift, var = self.period_errors(pl.Series([event_date], dtype=pl.Date))
-        return float(shift[0]), float(var[0])
+        known = self._period_by_date.get(event_date)
+        if known is None:
+            shift, var = self.period_errors(pl.Series([event_date], dtype=pl.Date))
+            known = self._period_by_date[event_date] = (float(shift[0]), float(var[0]))
+        return known
 
     def expected_errors(
         self, outlets: pl.Series, strata: pl.Series, lag_days: FloatArray
