@@ -38,7 +38,11 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 @dataclass(frozen=True)
 class ReportBatch:
-    """Reports of ``n_events`` events, on the model scale; every event has at least one report."""
+    """Reports of ``n_events`` events, on the model scale; every event has at least one report.
+
+    ``event_sd``, when given, is each event's shared-error sd in place of the spec's (events
+    of different periods share errors of different sizes).
+    """
 
     event: IntArray
     lo: FloatArray
@@ -46,6 +50,7 @@ class ReportBatch:
     bias: FloatArray
     scale: FloatArray
     n_events: int
+    event_sd: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ def fuse_events(
             priors=priors,
             prior_index=prior_index[first:last],
             truth=None if truth is None else truth[first:last],
+            event_sd=None if batch.event_sd is None else batch.event_sd[first:last],
         )
         q, m, p, w = chunk.fuse(spec)
         quantiles[first:last], mean[first:last], pit[first:last] = q, m, p
@@ -128,6 +134,13 @@ class _Chunk:
     priors: list[TabulatedPrior]
     prior_index: IntArray
     truth: FloatArray | None
+    event_sd: FloatArray | None = None
+
+    def shared_sd(self, spec: FusionSpec) -> FloatArray:
+        """Each event's shared-error sd."""
+        if self.event_sd is None:
+            return np.full(self.starts.size, spec.event_sd)
+        return self.event_sd
 
     def fuse(self, spec: FusionSpec) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         lower, upper = self._initial_range(spec)
@@ -164,8 +177,9 @@ class _Chunk:
             np.isfinite(hi_c), hi_c + reach, np.where(np.isfinite(lo_c), lo_c + reach, np.inf)
         )
         support = np.array([p.support for p in self.priors])[self.prior_index]
-        ev_lower = np.minimum.reduceat(lower, self.starts) - 4 * spec.event_sd
-        ev_upper = np.maximum.reduceat(upper, self.starts) + 4 * spec.event_sd
+        shared = self.shared_sd(spec)
+        ev_lower = np.minimum.reduceat(lower, self.starts) - 4 * shared
+        ev_upper = np.maximum.reduceat(upper, self.starts) + 4 * shared
         # An event known only through one-sided claims is bounded on its open side by the prior.
         open_lo = np.minimum.reduceat(np.where(np.isfinite(lo_c), 0.0, 1.0), self.starts) > 0
         open_hi = np.minimum.reduceat(np.where(np.isfinite(hi_c), 0.0, 1.0), self.starts) > 0
@@ -193,8 +207,9 @@ class _Chunk:
         total -= total.max(axis=1, keepdims=True)
         lik = np.exp(total)
         step = grid[:, 1] - grid[:, 0]
-        if spec.event_sd > 0:
-            lik = _gaussian_smooth(lik, spec.event_sd / step)
+        shared = self.shared_sd(spec)
+        if np.any(shared > 0):
+            lik = _gaussian_smooth(lik, shared / step)
         logprior = np.empty_like(grid)
         for k in np.unique(self.prior_index):
             rows = self.prior_index == k

@@ -1,11 +1,13 @@
 """The hierarchical fit of one metric: outlet bias and spread against consensus, by EM.
 
 Model (docs/model.md): report ``i`` of outlet ``o`` on event ``e`` has residual
-``r_i = x_i - theta_e = b_o + u_e + sigma_o * t_df`` on the metric's scale, observed as an
+``r_i = x_i - theta_e = b_o + c_p + u_e + sigma_o * t_df`` on the metric's scale (``c_p`` the
+error of the event's period, when periods are given), observed as an
 interval when the report (or the consensus) is censored or a range. Priors:
 ``b_o ~ N(mu_g, tau_g^2)``, ``mu_g ~ N(mu_0, omega^2)``, ``sigma_o^2 ~ Scaled-Inv-chi^2(nu_0,
-s_0^2)``, ``u_e ~ N(0, tau_u^2)``. EM treats the Student-t as a normal scale mixture; every
-update is a closed form over grouped sums, and only hyperparameters are optimised.
+s_0^2)``, ``u_e ~ N(0, tau_u^2)``, ``c_p ~ N(0, tau_c^2)``. EM treats the Student-t as a normal
+scale mixture; every update is a closed form over grouped sums, and only hyperparameters are
+optimised.
 """
 
 from __future__ import annotations
@@ -97,6 +99,9 @@ class MetricFit:
     stratum_sd: float
     lag_effect: FloatArray
     lag_se: FloatArray
+    period_effect: FloatArray
+    period_se: FloatArray
+    period_sd: float
 
     def bias_interval(self, level: float = 0.90) -> tuple[FloatArray, FloatArray]:
         half = stats.t.ppf(0.5 + level / 2, self.bias_dof) * self.bias_se
@@ -161,7 +166,7 @@ def fit_metric(
         [
             b0,
             np.full(n_out, np.log(spread**2)),
-            np.zeros(n_ev + effects.n_cells + effects.n_lag_bins),
+            np.zeros(n_ev + effects.n_cells + effects.n_lag_bins + effects.n_periods),
         ]
     )
     step = _EmStep(
@@ -188,8 +193,10 @@ def fit_metric(
     for _ in range(_HYPER_ROUNDS):
         theta, used, _ = _squarem(step, theta, max_iter, _ROUGH * tol * spread)
         iterations += used
+        theta = _centre_periods(step, theta)
         own, own_var = _unpooled(step, theta)
         step.stratum_mean, step.stratum_var = _stratum_prior(step, theta)
+        period_var = _period_var(step, theta)
         groups = _group_hyper(own, own_var, group, data.n_groups, n_rep, step.between_floor2)
         moved = float(np.max(np.abs(np.log(groups.group_var / step.groups.group_var))))
         step.groups = groups
@@ -201,7 +208,7 @@ def fit_metric(
         event_sd = fit_event_sd(
             ra,
             rb,
-            b[o],
+            b[o] + step.period_offset(theta) if effects.n_periods else b[o],
             np.sqrt(sigma2[o]),
             data.event,
             u,
@@ -215,8 +222,10 @@ def fit_metric(
             and np.max(np.abs(np.log(s0 / step.s0))) < 0.005
             and abs(event_sd - np.sqrt(step.event_var)) < 0.01 * spread
             and moved < 0.02
+            and abs(np.sqrt(period_var) - np.sqrt(step.period_var)) < 0.01 * spread
         )
         step.nu0, step.s0, step.event_var = nu0, s0, max(event_sd**2, _MIN_VAR)
+        step.period_var = period_var
         if settled:
             break
     theta, used, converged = _squarem(step, theta, max_iter, tol * spread)
@@ -339,6 +348,8 @@ class _EmStep:
         self.weighted = bool(np.any(data.weight != 1.0))
         self.stratum_var = max(0.25 * float(s0[-1]) ** 2, between_floor2)
         self.stratum_mean = np.zeros(effects.n_cells)
+        # Started like the event error's variance; refitted between EM runs (_period_var).
+        self.period_var = event_var
         # Variance of a Student-t location estimate relative to a normal one.
         self.kappa = (df + 3.0) / (df + 1.0)
         self.groups: _Hyper
@@ -357,8 +368,18 @@ class _EmStep:
         middle = start + self.effects.n_cells
         return theta[start:middle], theta[middle : middle + self.effects.n_lag_bins]
 
+    def unpack_period(self, theta: FloatArray) -> FloatArray:
+        fx = self.effects
+        start = 2 * self.data.n_outlets + self.data.n_events + fx.n_cells + fx.n_lag_bins
+        return theta[start : start + fx.n_periods]
+
     def offset(self, theta: FloatArray) -> FloatArray:
-        return self.effects.offset(*self.unpack_effects(theta))
+        return self.effects.offset(*self.unpack_effects(theta), self.unpack_period(theta))
+
+    def period_offset(self, theta: FloatArray) -> FloatArray:
+        """Each report's period effect alone."""
+        fx = self.effects
+        return fx.offset(np.zeros(fx.n_cells), np.zeros(fx.n_lag_bins), self.unpack_period(theta))
 
     def moments(
         self, za: FloatArray, rb: FloatArray, centre: FloatArray, scale: FloatArray
@@ -460,7 +481,20 @@ class _EmStep:
         if fx.n_lag_bins:
             lag_info = fx.lag_sum(omega)
             lam_new = fx.update_lag(fx.lag_sum(net) + lam * lag_info, lag_info)
-            shift += fx.offset(np.zeros(fx.n_cells), lam_new - lam)
+            lag_shift = fx.offset(np.zeros(fx.n_cells), lam_new - lam)
+            shift += lag_shift
+            net -= omega * lag_shift
+        period = self.unpack_period(theta)
+        period_new = period
+        if fx.n_periods:
+            # Each event's weighted residual net of everything but its error and period effect.
+            before = group_sum(e, net, n_ev) + event_info * (u_new + fx.event_period_value(period))
+            period_new, u_joint = fx.update_period(
+                before, event_info, self.event_var + self.truth_var, self.period_var
+            )
+            shift += (u_joint - u_new)[e]
+            shift += fx.offset(np.zeros(fx.n_cells), np.zeros(fx.n_lag_bins), period_new - period)
+            u_new = u_joint
 
         # Expected squared residual at the new location: m - m_new = -shift.
         # The event error's variance is already in E[w z^2], averaged over its posterior.
@@ -477,7 +511,7 @@ class _EmStep:
         self.last = _Moments(
             ss=ss, u_var=v_e, leverage=info / (info + 1.0 / prior_var), hyper=hyper
         )
-        return np.concatenate([b_new, np.log(sigma2_new), u_new, delta_new, lam_new])
+        return np.concatenate([b_new, np.log(sigma2_new), u_new, delta_new, lam_new, period_new])
 
 
 def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -540,7 +574,7 @@ def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]
     _, _, u = step.unpack(theta)
     _, lam = step.unpack_effects(theta)
     x = step.expect(theta)
-    lag_only = fx.offset(np.zeros(fx.n_cells), lam)
+    lag_only = fx.offset(np.zeros(fx.n_cells), lam, step.unpack_period(theta))
     info = fx.cell_sum(x.omega)
     total = fx.cell_sum(x.omega * (x.ytil() - u[data.event] - lag_only))
     cell_bias = total / np.maximum(info, 1e-300)
@@ -567,6 +601,62 @@ def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]
     lean[data.n_groups] = 0.0
     prior = lean[step.group[fx.cell_outlet], fx.cell_stratum]
     return np.asarray(prior, dtype=np.float64), max(pooled, step.between_floor2)
+
+
+def _centre_periods(step: _EmStep, theta: FloatArray) -> FloatArray:
+    """Move the period effects' mean into the biases.
+
+    A common shift of every ``c_p`` against every ``b_o`` leaves the likelihood unchanged, and
+    within an EM run the biases' prior means are held fixed, so the run settles the level
+    wherever those means put it. With the means free, the mode has the effects centred on
+    their prior mean: the mean of ``c_p`` is 0 (each has the same prior variance). Centring
+    between runs lets the group means follow.
+    """
+    fx = step.effects
+    if not fx.n_periods:
+        return theta
+    out = theta.copy()
+    period = step.unpack_period(out)
+    level = float(np.mean(period))
+    period -= level
+    out[: step.data.n_outlets] += level
+    return out
+
+
+def _period_evidence(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each period's unshrunk effect and its variance, with the event errors integrated out.
+
+    An event's weighted mean residual, net of biases, strata and lag but not of its period
+    effect, has variance ``kappa / info + tau_u^2`` (plus its truth's) around that effect;
+    a period's estimate is the inverse-variance weighted mean of its events' (``kappa``, the
+    Student-t efficiency, as in the outlets' information).
+    """
+    fx, e, n_ev = step.effects, step.data.event, step.data.n_events
+    _, _, u = step.unpack(theta)
+    x = step.expect(theta)
+    info = group_sum(e, x.omega, n_ev)
+    before = group_sum(e, x.q, n_ev) + info * (u + fx.event_period_value(step.unpack_period(theta)))
+    with np.errstate(divide="ignore"):
+        weight = np.where(
+            info > 0, 1.0 / (step.kappa / info + step.event_var + step.truth_var), 0.0
+        )
+    precision = fx.period_sum(weight)
+    mean = fx.period_sum(weight * before / np.maximum(info, 1e-300)) / np.maximum(precision, 1e-300)
+    return mean, 1.0 / np.maximum(precision, 1e-300)
+
+
+def _period_var(step: _EmStep, theta: FloatArray) -> float:
+    """``tau_c^2`` by Paule–Mandel over the periods' unshrunk effects.
+
+    Unlike ``tau_g`` it is not floored: zero only says the periods differ no more than their
+    noise, and it turns the effect off rather than claiming anything about outlets' precision.
+    """
+    fx = step.effects
+    if fx.n_periods < 2:
+        return step.period_var
+    mean, var = _period_evidence(step, theta)
+    tau2, _, _ = paule_mandel(mean, var, np.zeros(fx.n_periods, dtype=np.intp), 1)
+    return max(float(np.nan_to_num(tau2[0])), _MIN_VAR)
 
 
 def _lag_se(fx: Effects, omega: FloatArray, kappa: float) -> FloatArray:
@@ -726,6 +816,10 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     pull = prior_prec / post_prec
     bias_se = np.sqrt(1.0 / post_prec + pull**2 * hyper.group_mean_var[group])
     k = np.bincount(group, minlength=data.n_groups + 1)[: data.n_groups]
+    period_se = np.zeros(0)
+    if fx.n_periods:
+        _, period_var = _period_evidence(step, theta)
+        period_se = np.sqrt(1.0 / (1.0 / period_var + 1.0 / step.period_var))
     return MetricFit(
         df=df,
         bias=b,
@@ -757,4 +851,7 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         lag_effect=lam,
         # The reference bin is held at zero; the others are known relative to it.
         lag_se=_lag_se(fx, omega, kappa),
+        period_effect=step.unpack_period(theta),
+        period_se=period_se,
+        period_sd=float(np.sqrt(step.period_var)) if fx.n_periods else 0.0,
     )

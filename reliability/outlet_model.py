@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal, Self
 
 import numpy as np
@@ -51,6 +51,8 @@ from reliability.params import (
     lag_curve,
     metric_params,
     outlet_scores,
+    period_effect,
+    period_starts,
     stratum_biases,
 )
 from reliability.records import DEFAULT_METRIC, Figure, FigureKind, Report
@@ -100,6 +102,10 @@ class OutletModel:
     Parameters are stored as given; :meth:`fit` does the work. Fitted attributes:
     ``metrics_`` (hyperparameters per metric), ``groups_``, ``outlets_``, ``diagnostics_``
     (cross-validated, empty when ``cv_folds < 2``).
+
+    ``period_months`` (off by default) turns on the period effect: an error shared by every
+    report of the events whose ``event_date`` falls in the same run of that many calendar
+    months (12: calendar years), learnt from settled events (docs/model.md, section 4b).
     """
 
     def __init__(
@@ -117,6 +123,7 @@ class OutletModel:
         size_prior: Literal["density", "broad"] = "density",
         stale_days: float = 365.0,
         max_iter: int = 500,
+        period_months: int | None = None,
     ) -> None:
         self.scales = scales
         self.df = df
@@ -130,6 +137,7 @@ class OutletModel:
         self.size_prior = size_prior
         self.stale_days = stale_days
         self.max_iter = max_iter
+        self.period_months = period_months
 
     def get_params(self) -> dict[str, object]:
         """The constructor options, as stored in a score table's ``config``."""
@@ -146,6 +154,7 @@ class OutletModel:
             "size_prior": self.size_prior,
             "stale_days": self.stale_days,
             "max_iter": self.max_iter,
+            "period_months": self.period_months,
         }
 
     # ------------------------------------------------------------------ fitting
@@ -166,6 +175,8 @@ class OutletModel:
             raise ValueError(f"df must be positive, got {self.df}")
         if self.size_prior not in ("density", "broad"):
             raise ValueError(f"size_prior must be 'density' or 'broad', got {self.size_prior!r}")
+        if self.period_months is not None and self.period_months < 1:
+            raise ValueError(f"period_months must be at least 1, got {self.period_months}")
         reports = _resolved(frames.conform(_with_kind(reports), frames.REPORTS), outlets)
         consensus = frames.conform(
             _with_kind(consensus if consensus is not None else pl.DataFrame()), frames.CONSENSUS
@@ -327,6 +338,14 @@ class OutletModel:
             .astype(np.intp)
         )
         effects, cell_strata = self._effects(event_code, outlet_idx)
+        event_period, starts = self._periods(event_code, events.height)
+        if starts:
+            effects = replace(
+                effects,
+                period=event_period[ev],
+                event_period=event_period,
+                n_periods=len(starts),
+            )
         data = MetricData(
             outlet=outlet_idx,
             event=ev,
@@ -358,6 +377,11 @@ class OutletModel:
             n_reports=int(ev.size),
             n_events=events.height,
             lag=lag_curve(fit) if effects.n_lag_bins else None,
+            period=(
+                period_effect(fit, effects, starts, self.period_months)
+                if starts and self.period_months is not None
+                else None
+            ),
         )
         stats = rep.group_by("outlet").agg(
             pl.col("event_id").n_unique().alias("n_events"),
@@ -405,6 +429,33 @@ class OutletModel:
             if np.count_nonzero(counts) >= 2 and solid.size:
                 lag_bin, reference = bins, int(solid.max())
         return Effects(cell, cell_outlet, cell_stratum, lag_bin, reference), cell_strata
+
+    def _periods(self, frame: pl.DataFrame, n_events: int) -> tuple[IntArray, list[str]]:
+        """Each event's period code (``-1``: none) and the periods' first months.
+
+        An event's period is that of the earliest ``event_date`` among its reports. Only
+        events with a settled truth (``t_var`` 0) get one: an estimated truth was fused with
+        the current period effect and would only confirm it. The effect needs two periods.
+        """
+        none = np.full(n_events, -1, dtype=np.intp)
+        if self.period_months is None:
+            return none, []
+        events = (
+            frame.group_by("event")
+            .agg(pl.col("event_date").min(), pl.col("t_var").first())
+            .sort("event")
+            .with_columns(pl.col("event_date").cast(pl.Date))
+        )
+        start = period_starts(events["event_date"], self.period_months)
+        settled = (events["t_var"] == 0).to_numpy() & start.is_not_null().to_numpy()
+        names = sorted(set(start.filter(pl.Series(settled)).to_list()))
+        if len(names) < 2:
+            return none, []
+        code = start.replace_strict(
+            {name: k for k, name in enumerate(names)}, default=-1, return_dtype=pl.Int64
+        )
+        periods = np.where(settled, code.fill_null(-1).to_numpy(), -1).astype(np.intp)
+        return periods, names
 
     def _recency_weights(self, frame: pl.DataFrame) -> FloatArray:
         """Exponential down-weighting of old reports (all 1 without ``half_life_days``)."""
@@ -479,6 +530,11 @@ class OutletModel:
             lag_effect=bool(config.get("lag_effect", True)),
             latent_consensus=bool(config.get("latent_consensus", True)),
             size_prior="broad" if config.get("size_prior") == "broad" else "density",
+            period_months=(
+                None
+                if config.get("period_months") is None
+                else int(_number(config.get("period_months")))
+            ),
         )
         model._install({m.metric: m for m in table.metrics}, table.groups, table.outlets)
         model.diagnostics_ = table.diagnostics
@@ -499,11 +555,11 @@ class OutletModel:
         except KeyError:
             raise UnknownMetricError(metric, sorted(self._lookups)) from None
 
-    def _spec(self, lookup: MetricLookup) -> FusionSpec:
+    def _spec(self, lookup: MetricLookup, period_var: float = 0.0) -> FusionSpec:
+        """Fusion settings; ``period_var`` is what the event's period adds to its shared error."""
         p = lookup.params
-        return FusionSpec(
-            scale=lookup.scale, df=p.df, event_sd=p.event_sd, grid_size=self.grid_size
-        )
+        event_sd = float(np.sqrt(p.event_sd**2 + period_var)) if period_var else p.event_sd
+        return FusionSpec(scale=lookup.scale, df=p.df, event_sd=event_sd, grid_size=self.grid_size)
 
     def score(self, report: Report) -> Score:
         """Weigh one new report: its outlet's parameters and a bias-corrected figure."""
@@ -511,7 +567,7 @@ class OutletModel:
         outlet = self.canonical(report.outlet)
         figure = _figure(report, lookup.scale)
         pred = lookup.predict(outlet, report.stratum, _report_lag(report))
-        fused = self._fuse_one(lookup, [figure], [pred], report.stratum)
+        fused = self._fuse_one(lookup, [figure], [pred], report.stratum, report.event_date)
         cold = pred.score is None or pred.score.cold_start
         return Score(
             outlet=_outlet_params(outlet, report.metric, report.stratum, pred, lookup.scale),
@@ -543,8 +599,13 @@ class OutletModel:
             for o, c, r in zip(outlets, cites, reports, strict=True)
         ]
         active = [i for i, c in enumerate(collapsed) if not c]
+        dates = [r.event_date for r in reports if r.event_date is not None]
         fused = self._fuse_one(
-            lookup, [figures[i] for i in active], [preds[i] for i in active], reports[0].stratum
+            lookup,
+            [figures[i] for i in active],
+            [preds[i] for i in active],
+            reports[0].stratum,
+            min(dates) if dates else None,
         )
         share = dict(zip(active, fused.weights.tolist(), strict=True))
         return Fusion(
@@ -571,17 +632,19 @@ class OutletModel:
         figures: list[Figure],
         preds: list[Prediction],
         stratum: str | None,
+        event_date: date | None,
     ) -> FusedEvent:
         lo, hi = report_interval(
             np.array([f.low for f in figures]), np.array([f.high for f in figures]), lookup.scale
         )
+        shift, var = lookup.period_error(event_date)
         return fuse_event(
             lo,
             hi,
-            np.array([p.bias for p in preds]),
+            np.array([p.bias for p in preds]) + shift,
             np.array([p.scale for p in preds]),
             lookup.priors[lookup.prior_for(stratum)],
-            self._spec(lookup),
+            self._spec(lookup, var),
         )
 
     def _stale(self, pred: Prediction, report: Report) -> bool:
@@ -636,15 +699,24 @@ class OutletModel:
         rep = rep.unique(subset=[*KEY, "source", "low", "high"], keep="first", maintain_order=True)
         keys = rep.select(KEY).unique(maintain_order=True).with_row_index("event")
         rep = rep.join(keys, on=KEY, nulls_equal=True)
+        event = rep["event"].to_numpy().astype(np.intp)
         bias, scale, _ = lookup.expected_errors(rep["source"], rep["stratum"], _lag_days(rep))
+        event_sd = None
+        if lookup.params.period is not None:
+            # An event's period is that of its earliest event date, as in fitting.
+            dates = rep.group_by("event").agg(pl.col("event_date").min()).sort("event")
+            shift, period_var = lookup.period_errors(dates["event_date"])
+            bias = bias + shift[event]
+            event_sd = _shared_sd(lookup, period_var)
         lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
         batch = ReportBatch(
-            event=rep["event"].to_numpy().astype(np.intp),
+            event=event,
             lo=lo,
             hi=hi,
             bias=bias,
             scale=scale,
             n_events=keys.height,
+            event_sd=event_sd,
         )
         prior_index = lookup.prior_indices(keys["stratum"])
         settled = None
@@ -686,6 +758,11 @@ class OutletModel:
             bias, scale, cold = lookup.expected_errors(
                 rep["outlet"], rep["stratum"], _lag_days(rep)
             )
+            event_sd = None
+            if lookup.params.period is not None:
+                shift, period_var = lookup.period_errors(rep["event_date"])
+                bias = bias + shift
+                event_sd = _shared_sd(lookup, period_var)
             lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
             batch = ReportBatch(
                 event=np.arange(rep.height, dtype=np.intp),
@@ -694,6 +771,7 @@ class OutletModel:
                 bias=bias,
                 scale=scale,
                 n_events=rep.height,
+                event_sd=event_sd,
             )
             prior_index = lookup.prior_indices(rep["stratum"])
             fused = fuse_events(batch, lookup.priors, prior_index, self._spec(lookup))
@@ -712,6 +790,11 @@ class OutletModel:
                 )
             )
         return pl.concat(rows) if rows else pl.DataFrame()
+
+
+def _shared_sd(lookup: MetricLookup, period_var: FloatArray) -> FloatArray:
+    """Each event's shared-error sd with what its period adds."""
+    return np.asarray(np.sqrt(lookup.params.event_sd**2 + period_var), dtype=np.float64)
 
 
 def _number(value: object) -> float:

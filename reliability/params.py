@@ -7,7 +7,7 @@ A fitted model and a model rebuilt from its score table answer through the same
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from reliability.table import (
     LagEffect,
     MetricParams,
     OutletScore,
+    PeriodEffect,
     StratumBias,
 )
 
@@ -56,6 +57,7 @@ def metric_params(
     n_reports: int,
     n_events: int,
     lag: LagEffect | None = None,
+    period: PeriodEffect | None = None,
 ) -> MetricParams:
     predictive = np.sqrt(fit.sd**2 + fit.bias_se**2)
     active = fit.n_reports > 0
@@ -85,6 +87,7 @@ def metric_params(
         n_outlets=int(active.sum()),
         event_priors=priors,
         lag=lag,
+        period=period,
     )
 
 
@@ -115,6 +118,40 @@ def lag_curve(fit: MetricFit) -> LagEffect:
         effect=[float(v) for v in fit.lag_effect],
         lo90=[float(v) for v in fit.lag_effect - half],
         hi90=[float(v) for v in fit.lag_effect + half],
+    )
+
+
+def period_starts(dates: pl.Series, months: int) -> pl.Series:
+    """The period of each date: the first month (``YYYY-MM``) of its run of ``months`` calendar
+    months, counted from January of year 0 (so 12 gives calendar years); null without a date."""
+    index = (dates.dt.year().cast(pl.Int64) * 12 + dates.dt.month().cast(pl.Int64) - 1) // months
+    first = index * months
+    return (
+        pl.DataFrame({"first": first})
+        .select(
+            pl.format(
+                "{}-{}",
+                (pl.col("first") // 12).cast(pl.String).str.zfill(4),
+                (pl.col("first") % 12 + 1).cast(pl.String).str.zfill(2),
+            ).alias("period")
+        )
+        .to_series()
+    )
+
+
+def period_effect(fit: MetricFit, effects: Effects, starts: list[str], months: int) -> PeriodEffect:
+    """The fitted period effects with 90% intervals, one per period with settled events."""
+    half = float(stats.norm.ppf(0.95)) * fit.period_se
+    counts = np.bincount(effects.event_period[effects.event_period >= 0], minlength=len(starts))
+    return PeriodEffect(
+        months=months,
+        sd=fit.period_sd,
+        start=starts,
+        effect=[float(v) for v in fit.period_effect],
+        se=[float(v) for v in fit.period_se],
+        lo90=[float(v) for v in fit.period_effect - half],
+        hi90=[float(v) for v in fit.period_effect + half],
+        n_events=[int(v) for v in counts],
     )
 
 
@@ -236,6 +273,16 @@ class MetricLookup:
         self.priors = [TabulatedPrior.of(p) for p in params.event_priors]
         self.prior_index = {p.stratum: k for k, p in enumerate(params.event_priors)}
         self._lag = None if params.lag is None else np.asarray(params.lag.effect, np.float64)
+        self._period = params.period
+        self._period_by_date: dict[date | None, tuple[float, float]] = {}
+        self._period_frame = pl.DataFrame(
+            {
+                "_start": [] if params.period is None else params.period.start,
+                "_effect": [] if params.period is None else params.period.effect,
+                "_var": [] if params.period is None else [v * v for v in params.period.se],
+            },
+            schema={"_start": pl.String, "_effect": pl.Float64, "_var": pl.Float64},
+        )
         self._cold: dict[str | None, Prediction] = {}
         self._known: dict[str, Prediction] = {}
         self._outlet_frame = pl.DataFrame(
@@ -309,6 +356,34 @@ class MetricLookup:
             return np.zeros(days.size)
         known = np.isfinite(days)
         return np.where(known, self._lag[np.maximum(lag_bins(days), 0)], 0.0)
+
+    def period_errors(self, dates: pl.Series) -> tuple[FloatArray, FloatArray]:
+        """Each event's period effect (by its date) and the variance that adds to its shared
+        error: the fitted effect and its se^2 in a period with settled events; in any other
+        period, or without a date, 0 and ``tau_c^2`` (the effect is integrated over)."""
+        n = dates.len()
+        if self._period is None:
+            return np.zeros(n), np.zeros(n)
+        joined = (
+            pl.DataFrame({"_start": period_starts(dates, self._period.months)})
+            .with_row_index("_row")
+            .join(self._period_frame, on="_start", how="left")
+            .sort("_row")
+        )
+        shift = joined["_effect"].fill_null(0.0).to_numpy()
+        var = joined["_var"].fill_null(self._period.sd**2).to_numpy()
+        return np.asarray(shift, np.float64), np.asarray(var, np.float64)
+
+    def period_error(self, event_date: date | None) -> tuple[float, float]:
+        """:meth:`period_errors` of one event (cached by date: a frame join per request would
+        cost more than the fusion)."""
+        if self._period is None:
+            return 0.0, 0.0
+        known = self._period_by_date.get(event_date)
+        if known is None:
+            shift, var = self.period_errors(pl.Series([event_date], dtype=pl.Date))
+            known = self._period_by_date[event_date] = (float(shift[0]), float(var[0]))
+        return known
 
     def expected_errors(
         self, outlets: pl.Series, strata: pl.Series, lag_days: FloatArray

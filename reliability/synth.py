@@ -40,6 +40,7 @@ Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 DAY_US = 86_400_000_000
 EPOCH = date(1970, 1, 1)
+EPOCH_DAY = np.datetime64("1970-01-01", "D")
 # Rewiring rounds shrink the repeated (outlet, quantity) pairs geometrically, slowly only when
 # outlets cover much of the quantities; this many rounds without a new low means no progress.
 REWIRE_PATIENCE = 1000
@@ -112,6 +113,9 @@ class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     nu0: Positive = 8.0
     nu: Positive | None = 4.0
     tau_u: NonNegative = 0.1
+    #: sd of the period effect: an error shared by every report of the events of one calendar
+    #: year (of ``event_date``); 0 draws none.
+    tau_c: NonNegative = 0.0
     outlet_alpha: Positive = 1.1
     event_popularity_sd: NonNegative = 1.0
     p_gross: Probability = 0.005
@@ -162,6 +166,7 @@ class Truth(msgspec.Struct, frozen=True, kw_only=True):
     nu0: float
     nu: float | None
     tau_u: float
+    tau_c: float
     lag_amplitude: float
     lag_scale: float
     tau_s: float
@@ -256,6 +261,7 @@ class _Quantities:
     u: FloatArray
     event_day: IntArray  # days since 1970-01-01
     popularity: FloatArray
+    period_effect: FloatArray  # the error shared by every quantity of the event's year
 
 
 def generate(config: SynthConfig) -> SynthData:
@@ -324,7 +330,16 @@ def _draw_quantities(rng: np.random.Generator, config: SynthConfig) -> _Quantiti
     first_day = (config.start - EPOCH).days
     event_day = first_day + rng.integers(0, config.span_days, size=config.n_events)
     popularity = rng.lognormal(0.0, config.event_popularity_sd, size=q.size)
-    return _Quantities(event, metric, stratum, true, f_true, u, event_day[event], popularity)
+    period_effect = np.zeros(q.size)
+    # Drawn only when on, so configs without it keep their exact draws.
+    if config.tau_c > 0:
+        year = (EPOCH_DAY + event_day.astype("timedelta64[D]")).astype("datetime64[Y]")
+        index = year.astype(np.int64) - int(year.min().astype(np.int64))
+        effect = config.tau_c * rng.standard_normal(int(index.max()) + 1)
+        period_effect = effect[index[event]] * unit[metric]
+    return _Quantities(
+        event, metric, stratum, true, f_true, u, event_day[event], popularity, period_effect
+    )
 
 
 def _capped_counts(
@@ -469,6 +484,7 @@ def _draw_reports(
         + stratum_effect
         + lag_effect
         + quantities.u[quantity]
+        + quantities.period_effect[quantity]
         + drift_effect
         + noise
     )
@@ -751,6 +767,10 @@ def _frames(
         )
         .drop("has_consensus", "consensus_range")
     )
+    if config.tau_c > 0:
+        truth_events = truth_events.with_columns(
+            pl.Series("period_effect", quantities.period_effect)
+        )
 
     truth_reports = pl.DataFrame(
         {
@@ -779,6 +799,7 @@ def _frames(
         nu0=config.nu0,
         nu=config.nu,
         tau_u=config.tau_u,
+        tau_c=config.tau_c,
         lag_amplitude=config.lag_amplitude,
         lag_scale=config.lag_scale,
         tau_s=config.tau_s,

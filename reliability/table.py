@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Interval(msgspec.Struct, frozen=True):
@@ -88,6 +88,24 @@ class LagEffect(msgspec.Struct, frozen=True, kw_only=True):
     hi90: list[float]
 
 
+class PeriodEffect(msgspec.Struct, frozen=True, kw_only=True):
+    """Error shared by every report of a period (model scale), ``c_p ~ N(0, sd^2)``.
+
+    Periods are runs of ``months`` calendar months, named by their first month (``YYYY-MM``);
+    only periods with settled events are listed. A report of any other period (or without an
+    event date) integrates over ``N(0, sd^2)``.
+    """
+
+    months: int
+    sd: float
+    start: list[str]
+    effect: list[float]
+    se: list[float]
+    lo90: list[float]
+    hi90: list[float]
+    n_events: list[int]
+
+
 class MetricParams(msgspec.Struct, frozen=True, kw_only=True):
     """Hyperparameters of one metric."""
 
@@ -107,6 +125,7 @@ class MetricParams(msgspec.Struct, frozen=True, kw_only=True):
     n_outlets: int
     event_priors: list[EventPrior]
     lag: LagEffect | None = None
+    period: PeriodEffect | None = None
 
 
 class Accuracy(msgspec.Struct, frozen=True, kw_only=True):

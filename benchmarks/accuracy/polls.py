@@ -5,8 +5,9 @@
    pollster's bias and weighted by its precision; pollsters unseen before 2013 start from their
    methodology group's prior). The fused estimate, the simple average and the median of the
    race's polls are scored by MAE against the actual margin. Races of 2013 are in neither set.
-   The configuration (model options, and whether house effects are learnt relative to each
-   cycle's industry-wide error) is chosen first by a time split inside the training years:
+   The configuration (model options, among them the period effect with calendar years as
+   periods, and whether house effects are learnt relative to each cycle's industry-wide error
+   by the preprocessing below) is chosen first by a time split inside the training years:
    fit on races up to 2008, validate on 2010-2012; the lowest validation MAE wins, a
    configuration with fewer changes from the defaults winning ties within 0.01 points. The
    2014-2016 test is then run once with the chosen configuration (and with the defaults, for
@@ -85,6 +86,8 @@ CANDIDATES = (
     Config("broad prior, df 10", {"size_prior": "broad", "df": 10.0}),
     Config("broad prior, half-life 4 years", {"size_prior": "broad", "half_life_days": 1460.0}),
     Config("broad prior, per-cycle", {"size_prior": "broad"}, per_cycle=True),
+    Config("period effect (years)", {"period_months": 12}),
+    Config("broad prior, period effect", {"size_prior": "broad", "period_months": 12}),
 )
 
 
@@ -142,7 +145,7 @@ def prediction(
 ) -> tuple[pl.DataFrame, OutletModel]:
     """Per race of ``years``: fused, average and median of polls, and the actual margin."""
     races = results_of(dataset).select("event_id", race_year().alias("year"))
-    train = races.filter(pl.col("year") <= last_train_year)["event_id"]
+    train = train_races(dataset, last_train_year)
     test = races.filter(pl.col("year").is_between(*years))["event_id"]
     model = fit(dataset, train, config)
     reports = dataset.reports.filter(pl.col("event_id").is_in(test.implode()))
@@ -160,6 +163,12 @@ def prediction(
         .with_columns(race_type().alias("type"), race_year().alias("year"))
     )
     return results, model
+
+
+def train_races(dataset: Dataset, last_train_year: int = LAST_TRAIN_YEAR) -> pl.Series:
+    """The races held up to ``last_train_year``."""
+    races = results_of(dataset).select("event_id", race_year().alias("year"))
+    return races.filter(pl.col("year") <= last_train_year)["event_id"]
 
 
 def validation(dataset: Dataset) -> tuple[pl.DataFrame, Config]:
@@ -263,6 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--raw", type=Path, default=None, help="538's raw-polls-1998-2016.csv, to pick D-vs-R races"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--disclose",
+        action="store_true",
+        help="after the choice, also predict 2014-2016 with every candidate (not used for it)",
+    )
     args = parser.parse_args(argv)
     print(provenance())
     pl.Config.set_tbl_rows(60)
@@ -296,6 +310,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nChosen configuration ({chosen.name}), by year and race type:")
     print(prediction_summary(results, ["year"]))
     print(prediction_summary(results, ["type"]))
+    if args.disclose:
+        print("\nEvery candidate on 2014-2016 (disclosure only; the choice above did not see it):")
+        disclosed = [
+            prediction_summary(
+                prediction(dataset, config=config)[0].with_columns(
+                    pl.lit(config.name).alias("config")
+                ),
+                ["config"],
+            )
+            for config in CANDIDATES
+        ]
+        print(pl.concat(disclosed))
     params = model.metrics_["margin"]
     print(
         f"\nFitted on <= {LAST_TRAIN_YEAR}: global bias {params.global_bias:+.2f} "
@@ -304,6 +330,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for group in model.groups_:
         print(f"  {group.group}: {group.bias_mean:+.2f} ({group.n_outlets} pollsters)")
+    period_config = next(c for c in CANDIDATES if c.options.get("period_months"))
+    with_periods = fit(dataset, train_races(dataset), period_config).metrics_["margin"]
+    period = with_periods.period
+    if period is not None:
+        print(
+            f"\nPeriod effects fitted on <= {LAST_TRAIN_YEAR} ({period_config.name}): "
+            f"tau_c {period.sd:.2f}, event sd {with_periods.event_sd:.2f}"
+        )
+        print(
+            pl.DataFrame(
+                {
+                    "start": period.start,
+                    "effect": period.effect,
+                    "se": period.se,
+                    "races": period.n_events,
+                }
+            )
+            .with_columns(pl.col("start").str.slice(0, 4).alias("year"))
+            .drop("start")
+            .transpose(include_header=True, column_names="year")
+        )
     print("\nSigned poll error (poll - actual) by year, all races and general elections:")
     errors = dataset.reports.join(
         results_of(dataset).select("event_id", pl.col("value").alias("actual")), on="event_id"

@@ -28,6 +28,7 @@ FLOAT_OVERRIDES = (
     "p_cite",
     "p_drift",
     "tau_u",
+    "tau_c",
     "nu0",
     "outlet_alpha",
     "lag_amplitude",
