@@ -45,6 +45,8 @@ class Effects:
     ``cell[i]`` indexes the (outlet, stratum) cell of report ``i`` (``-1``: no stratum) and
     ``cell_outlet[c]`` the outlet of cell ``c``; ``lag_bin[i]`` is ``-1`` where unknown.
     ``reference`` is the lag bin held at zero (``-1`` when the lag effect is off).
+    ``epoch_cell[i]`` indexes report ``i``'s (outlet, age epoch) drift cell,
+    ``outlet * n_epochs + epoch`` (``None`` when drift is off; see ``drift.py``).
     """
 
     cell: IntArray
@@ -52,6 +54,9 @@ class Effects:
     cell_stratum: IntArray
     lag_bin: IntArray
     reference: int
+    epoch_cell: IntArray | None = None
+    n_epochs: int = 0
+    n_epoch_cells: int = 0
 
     @classmethod
     def none(cls, n_reports: int) -> Effects:
@@ -86,6 +91,9 @@ class Effects:
             cell_stratum=self.cell_stratum,
             lag_bin=self.lag_bin[rows],
             reference=self.reference,
+            epoch_cell=None if self.epoch_cell is None else self.epoch_cell[rows],
+            n_epochs=self.n_epochs,
+            n_epoch_cells=self.n_epoch_cells,
         )
 
     def offset(self, delta: FloatArray, lam: FloatArray) -> FloatArray:
@@ -107,6 +115,17 @@ class Effects:
     def lag_sum(self, values: FloatArray) -> FloatArray:
         """Sums of per-report ``values`` over each lag bin."""
         return group_sum(self._lag_code, values, self.n_lag_bins + 1)[: self.n_lag_bins]
+
+    def drift_offset(self, drift: FloatArray) -> FloatArray:
+        """Each report's shift from its outlet's current bias: its epoch's drift deviation."""
+        if self.epoch_cell is None:
+            return np.zeros(self.cell.size)
+        return np.asarray(drift[self.epoch_cell], dtype=np.float64)
+
+    def epoch_sum(self, values: FloatArray) -> FloatArray:
+        """Sums of per-report ``values`` over each (outlet, epoch) drift cell."""
+        assert self.epoch_cell is not None
+        return group_sum(self.epoch_cell, values, self.n_epoch_cells)
 
     def update_strata(
         self, total: FloatArray, info: FloatArray, prior_mean: FloatArray, var: float

@@ -85,6 +85,7 @@ def metric_params(
         n_outlets=int(active.sum()),
         event_priors=priors,
         lag=lag,
+        drift_sd=fit.drift_sd,
     )
 
 
@@ -196,6 +197,7 @@ def outlet_scores(
                 name=info.display[k],
                 aliases=info.aliases[k],
                 strata=[] if strata is None else strata[k],
+                overall_bias=None if fit.overall_bias is None else float(fit.overall_bias[k]),
             )
         )
     return out

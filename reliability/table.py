@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Interval(msgspec.Struct, frozen=True):
@@ -52,6 +52,9 @@ class OutletScore(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None = None
     aliases: list[str] = msgspec.field(default_factory=list)
     strata: list[StratumBias] = msgspec.field(default_factory=list)
+    #: With drift modelled, ``bias`` (and each stratum's) is the *current* bias and this is
+    #: the record-weighted mean of the outlet's epoch biases; ``None`` without drift.
+    overall_bias: float | None = None
 
 
 class GroupPrior(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,6 +110,8 @@ class MetricParams(msgspec.Struct, frozen=True, kw_only=True):
     n_outlets: int
     event_priors: list[EventPrior]
     lag: LagEffect | None = None
+    #: Step sd of the outlets' bias random walk per drift epoch; ``None`` without drift.
+    drift_sd: float | None = None
 
 
 class Accuracy(msgspec.Struct, frozen=True, kw_only=True):
