@@ -650,9 +650,21 @@ def _drift_prior(step: _EmStep, theta: FloatArray) -> float:
     drift = step.unpack_drift(theta)
     beta = np.repeat(b, fx.n_epochs) + drift
     known = fx.offset(*step.unpack_effects(theta))
-    own, var = _unpooled(step, theta, (fx.epoch_cell, beta, known))
-    keep = np.flatnonzero(fx.epoch_sum(np.ones(fx.epoch_cell.size)) > 0)
-    q = step_variance(own[keep], var[keep], keep // fx.n_epochs, keep % fx.n_epochs)
+    own, _ = _unpooled(step, theta, (fx.epoch_cell, beta, known))
+    # The variance from the expected (Fisher) information, not the observed weights: a cell of
+    # one report sits at its own centre, where the Student-t weight is at its maximum
+    # (nu + 1) / nu, and its variance would come out a fifth too small. The moment equation
+    # charges any such shortfall to the walk, many times over where cells are noisy.
+    data = step.data
+    _, sigma2, _ = step.unpack(theta)
+    omega = step.expect(theta).omega
+    precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(
+        data.event, omega, data.n_events
+    )
+    v_without = 1.0 / np.maximum(precision_e[data.event] - omega, 1e-300)
+    fisher = fx.epoch_sum(data.weight / (sigma2[data.outlet] + v_without))
+    keep = np.flatnonzero(fisher > 0)
+    q = step_variance(own[keep], step.kappa / fisher[keep], keep // fx.n_epochs, keep % fx.n_epochs)
     return max(q, _MIN_VAR)
 
 
