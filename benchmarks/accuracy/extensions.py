@@ -50,7 +50,10 @@ the average undercount) and fused accuracy. Copies with ``cites`` collapse exact
 intervals are the same with and without them; stripped of ``cites`` they narrow the intervals
 and lose coverage. Recency weighting tracks drift only for outlets with a large record: below
 that the down-weighted record is shrunk toward the group, and the half-life costs every
-outlet data, so fused accuracy is best without it when few outlets drift.
+outlet data, so fused accuracy is best without it when few outlets drift. The drifting bias
+(``drift (yearly epochs)``) tracks the drifting outlets' current bias with calibrated
+intervals and keeps stable outlets' coverage near nominal, at about the fused accuracy of the
+365-day half-life; combined with a half-life its step is estimated near zero.
 
     .venv/bin/python -m benchmarks.accuracy.extensions --seeds 5
     .venv/bin/python -m benchmarks.accuracy.extensions --seeds 3 --recency-only
