@@ -164,7 +164,9 @@ def test_a_stepped_outlet_is_scored_and_fused_by_its_current_bias() -> None:
     reports, cons = pl.DataFrame(rows), pl.DataFrame(consensus)
     model = OutletModel(cv_folds=0, drift_epoch_days=365.25).fit(reports, cons)
     stepper = next(s for s in model.outlets_ if s.outlet == "stepper")
-    assert stepper.bias.lo90 <= 0.4 <= stepper.bias.hi90
+    # Three outlets, one step: the shared step variance is small, so the walk lags the step a
+    # little (coverage is the planted walk's test); the constant bias would sit near 0.2.
+    assert stepper.bias.estimate == pytest.approx(0.4, abs=0.04)
     assert stepper.overall_bias is not None
     assert 0.1 < stepper.overall_bias < 0.3
     # A new report of "stepper" is corrected by its current factor, about 1.5.
