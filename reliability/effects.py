@@ -55,6 +55,8 @@ class Effects:
     ``reference`` is the lag bin held at zero (``-1`` when the lag effect is off).
     ``event_period[e]`` is the period of event ``e`` and ``period[i]`` that of report ``i``'s
     event (``-1``: none); both are ignored while ``n_periods`` is 0 (the period effect is off).
+    ``epoch_cell[i]`` indexes report ``i``'s (outlet, age epoch) drift cell,
+    ``outlet * n_epochs + epoch`` (``None`` when drift is off; see ``drift.py``).
     """
 
     cell: IntArray
@@ -65,6 +67,9 @@ class Effects:
     period: IntArray = field(default_factory=_no_codes)
     event_period: IntArray = field(default_factory=_no_codes)
     n_periods: int = 0
+    epoch_cell: IntArray | None = None
+    n_epochs: int = 0
+    n_epoch_cells: int = 0
 
     @classmethod
     def none(cls, n_reports: int) -> Effects:
@@ -110,6 +115,9 @@ class Effects:
             period=self.period[rows] if self.n_periods else self.period,
             event_period=self.event_period,
             n_periods=self.n_periods,
+            epoch_cell=None if self.epoch_cell is None else self.epoch_cell[rows],
+            n_epochs=self.n_epochs,
+            n_epoch_cells=self.n_epoch_cells,
         )
 
     def offset(
@@ -170,6 +178,17 @@ class Effects:
         period = np.asarray(total / (weight + 1.0 / period_var), dtype=np.float64)
         u = (before - info * self.event_period_value(period)) / (info + 1.0 / prior_var)
         return period, np.asarray(u, dtype=np.float64)
+
+    def drift_offset(self, drift: FloatArray) -> FloatArray:
+        """Each report's shift from its outlet's current bias: its epoch's drift deviation."""
+        if self.epoch_cell is None:
+            return np.zeros(self.cell.size)
+        return np.asarray(drift[self.epoch_cell], dtype=np.float64)
+
+    def epoch_sum(self, values: FloatArray) -> FloatArray:
+        """Sums of per-report ``values`` over each (outlet, epoch) drift cell."""
+        assert self.epoch_cell is not None
+        return group_sum(self.epoch_cell, values, self.n_epoch_cells)
 
     def update_strata(
         self, total: FloatArray, info: FloatArray, prior_mean: FloatArray, var: float

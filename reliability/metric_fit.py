@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from reliability.drift import oldest_epochs, smooth, step_variance
 from reliability.effects import Effects
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
@@ -102,6 +103,10 @@ class MetricFit:
     period_effect: FloatArray
     period_se: FloatArray
     period_sd: float
+    #: With drift (``Effects.n_epochs``): ``bias`` is the current bias, ``overall_bias`` the
+    #: record-weighted mean of the epoch biases, ``drift_sd`` the random walk's step sd.
+    drift_sd: float | None = None
+    overall_bias: FloatArray | None = None
 
     def bias_interval(self, level: float = 0.90) -> tuple[FloatArray, FloatArray]:
         half = stats.t.ppf(0.5 + level / 2, self.bias_dof) * self.bias_se
@@ -166,7 +171,13 @@ def fit_metric(
         [
             b0,
             np.full(n_out, np.log(spread**2)),
-            np.zeros(n_ev + effects.n_cells + effects.n_lag_bins + effects.n_periods),
+            np.zeros(
+                n_ev
+                + effects.n_cells
+                + effects.n_lag_bins
+                + effects.n_periods
+                + effects.n_epoch_cells
+            ),
         ]
     )
     step = _EmStep(
@@ -194,9 +205,10 @@ def fit_metric(
         theta, used, _ = _squarem(step, theta, max_iter, _ROUGH * tol * spread)
         iterations += used
         theta = _centre_periods(step, theta)
-        own, own_var = _unpooled(step, theta)
+        own, own_var = _unpooled(step, theta, _overall_units(step, theta))
         step.stratum_mean, step.stratum_var = _stratum_prior(step, theta)
         period_var = _period_var(step, theta)
+        drift_var = _drift_prior(step, theta)
         groups = _group_hyper(own, own_var, group, data.n_groups, n_rep, step.between_floor2)
         moved = float(np.max(np.abs(np.log(groups.group_var / step.groups.group_var))))
         step.groups = groups
@@ -205,10 +217,11 @@ def fit_metric(
         )
         s0 = np.maximum(s0, np.sqrt(floor2))
         b, sigma2, u = step.unpack(theta)
+        mean = b[o] + effects.drift_offset(step.unpack_drift(theta)) if effects.n_epochs else b[o]
         event_sd = fit_event_sd(
             ra,
             rb,
-            b[o] + step.period_offset(theta) if effects.n_periods else b[o],
+            mean + step.period_offset(theta) if effects.n_periods else mean,
             np.sqrt(sigma2[o]),
             data.event,
             u,
@@ -223,9 +236,11 @@ def fit_metric(
             and abs(event_sd - np.sqrt(step.event_var)) < 0.01 * spread
             and moved < 0.02
             and abs(np.sqrt(period_var) - np.sqrt(step.period_var)) < 0.01 * spread
+            and abs(np.sqrt(drift_var) - np.sqrt(step.drift_var)) < 0.005 * spread
         )
         step.nu0, step.s0, step.event_var = nu0, s0, max(event_sd**2, _MIN_VAR)
         step.period_var = period_var
+        step.drift_var = drift_var
         if settled:
             break
     theta, used, converged = _squarem(step, theta, max_iter, tol * spread)
@@ -350,6 +365,12 @@ class _EmStep:
         self.stratum_mean = np.zeros(effects.n_cells)
         # Started like the event error's variance; refitted between EM runs (_period_var).
         self.period_var = event_var
+        self.drift_var = between_floor2
+        # Where each outlet's random walk meets its group prior (drift.py).
+        self.prior_epoch = np.zeros(0, dtype=np.intp)
+        if effects.n_epochs:
+            record = effects.epoch_sum(data.weight).reshape(-1, effects.n_epochs)
+            self.prior_epoch = oldest_epochs(record)
         # Variance of a Student-t location estimate relative to a normal one.
         self.kappa = (df + 3.0) / (df + 1.0)
         self.groups: _Hyper
@@ -373,8 +394,14 @@ class _EmStep:
         start = 2 * self.data.n_outlets + self.data.n_events + fx.n_cells + fx.n_lag_bins
         return theta[start : start + fx.n_periods]
 
+    def unpack_drift(self, theta: FloatArray) -> FloatArray:
+        return theta[theta.size - self.effects.n_epoch_cells :]
+
     def offset(self, theta: FloatArray) -> FloatArray:
-        return self.effects.offset(*self.unpack_effects(theta), self.unpack_period(theta))
+        off = self.effects.offset(*self.unpack_effects(theta), self.unpack_period(theta))
+        if self.effects.n_epochs:
+            off += self.effects.drift_offset(self.unpack_drift(theta))
+        return off
 
     def period_offset(self, theta: FloatArray) -> FloatArray:
         """Each report's period effect alone."""
@@ -477,6 +504,25 @@ class _EmStep:
             cell_shift = fx.offset(delta_new - delta, np.zeros(fx.n_lag_bins))
             shift += cell_shift
             net -= omega * cell_shift
+        drift_new = self.unpack_drift(theta)
+        if fx.n_epochs:
+            # The current bias and the epochs' deviations from it, jointly and exactly.
+            drift = drift_new
+            epoch_info = fx.epoch_sum(omega)
+            total = fx.epoch_sum(net) + (np.repeat(b_new, fx.n_epochs) + drift) * epoch_info
+            beta, _ = smooth(
+                total.reshape(n_out, fx.n_epochs),
+                epoch_info.reshape(n_out, fx.n_epochs),
+                prior_mean,
+                prior_var,
+                self.prior_epoch,
+                self.drift_var,
+            )
+            drift_new = (beta - beta[:, :1]).ravel()
+            epoch_shift = (beta[:, 0] - b_new)[o] + fx.drift_offset(drift_new - drift)
+            b_new = beta[:, 0]
+            shift += epoch_shift
+            net -= omega * epoch_shift
         lam_new = lam
         if fx.n_lag_bins:
             lag_info = fx.lag_sum(omega)
@@ -511,10 +557,16 @@ class _EmStep:
         self.last = _Moments(
             ss=ss, u_var=v_e, leverage=info / (info + 1.0 / prior_var), hyper=hyper
         )
-        return np.concatenate([b_new, np.log(sigma2_new), u_new, delta_new, lam_new, period_new])
+        return np.concatenate(
+            [b_new, np.log(sigma2_new), u_new, delta_new, lam_new, period_new, drift_new]
+        )
 
 
-def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _unpooled(
+    step: _EmStep,
+    theta: FloatArray,
+    units: tuple[IntArray, FloatArray, FloatArray] | None = None,
+) -> tuple[FloatArray, FloatArray]:
     """Each outlet's own bias estimate and its variance, for Paule–Mandel.
 
     The pooled fit evaluates censored imputations and Student-t weights at the *shrunk*
@@ -522,12 +574,17 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     it are pulled toward the group and the between-outlet spread comes out too small. Here
     each outlet's location is re-estimated by its own EM steps, against event errors learnt
     from the other reports of each event, with a Student-t efficiency variance.
+
+    ``units`` (each report's unit code, the units' starting locations, each report's known
+    offset beside its unit's location) re-estimates other units than outlets the same way.
     """
     data = step.data
     o, e, w = data.outlet, data.event, data.weight
-    n_out, n_ev = data.n_outlets, data.n_events
+    n_ev = data.n_events
     b, sigma2, u = step.unpack(theta)
     x = step.expect(theta)
+    code, start, known = units if units is not None else (o, b, x.off)
+    n_units = start.size
     omega = x.omega
     precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
@@ -537,25 +594,25 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     scale = np.sqrt(sigma2[o] + v_without)
     inverse = 1.0 / scale
     # Standardised bounds are (bound - u_without - off - own) / scale.
-    ra = step.ra - u_without - x.off
-    rb = step.rb - u_without - x.off
+    ra = step.ra - u_without - known
+    rb = step.rb - u_without - known
     weight = inverse * inverse
     pull_weight = w * inverse if step.weighted else inverse
     if step.weighted:
         weight *= w
-    own = b.copy()
-    info = np.zeros(n_out)
+    own = start.copy()
+    info = np.zeros(n_units)
     for _ in range(_UNPOOLED_STEPS):
-        centre = own[o]
+        centre = own[code]
         za = ra - centre
         za *= inverse
         ew, ewz, _ = step.moments(za, rb, centre, scale)
         ewz *= pull_weight
         ew *= weight
-        info = group_sum(o, ew, n_out)
+        info = group_sum(code, ew, n_units)
         # Each report's target is own + scale * E[wz] / E[w], weighted by E[w] / scale^2.
-        total = group_sum(o, ewz, n_out) + own * info
-        own = np.where(info > 0, total / np.maximum(info, 1e-300), b)
+        total = group_sum(code, ewz, n_units) + own * info
+        own = np.where(info > 0, total / np.maximum(info, 1e-300), start)
     return own, step.kappa / np.maximum(info, 1e-300)
 
 
@@ -575,6 +632,8 @@ def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]
     _, lam = step.unpack_effects(theta)
     x = step.expect(theta)
     lag_only = fx.offset(np.zeros(fx.n_cells), lam, step.unpack_period(theta))
+    if fx.n_epochs:
+        lag_only += fx.drift_offset(step.unpack_drift(theta))
     info = fx.cell_sum(x.omega)
     total = fx.cell_sum(x.omega * (x.ytil() - u[data.event] - lag_only))
     cell_bias = total / np.maximum(info, 1e-300)
@@ -657,6 +716,54 @@ def _period_var(step: _EmStep, theta: FloatArray) -> float:
     mean, var = _period_evidence(step, theta)
     tau2, _, _ = paule_mandel(mean, var, np.zeros(fx.n_periods, dtype=np.intp), 1)
     return max(float(np.nan_to_num(tau2[0])), _MIN_VAR)
+
+
+def _overall_units(
+    step: _EmStep, theta: FloatArray
+) -> tuple[IntArray, FloatArray, FloatArray] | None:
+    """With drift, the outlets' own biases for the group prior are constant over the record
+    (offsets without the drift deviations). Taken on top of the fitted walk, they would be
+    the current epoch's alone, pulled to the group by the walk itself, and the group's spread
+    would collapse to its floor while the walk took up the outlets' deviations."""
+    fx = step.effects
+    if not fx.n_epochs:
+        return None
+    b, _, _ = step.unpack(theta)
+    return step.data.outlet, b, fx.offset(*step.unpack_effects(theta), step.unpack_period(theta))
+
+
+def _drift_prior(step: _EmStep, theta: FloatArray) -> float:
+    """Step variance of the bias random walk, from unshrunk (outlet, epoch) biases.
+
+    Each cell's own bias is re-estimated by ``_unpooled`` with the cells as units: a bias
+    read off the pooled fit's working responses is pulled toward the fitted (smoothed) walk,
+    and its event errors absorb part of the deviation, so the drift would be underestimated
+    (by about half at ``df`` = 4 with the walk held flat).
+    """
+    fx = step.effects
+    if not fx.n_epochs:
+        return step.drift_var
+    assert fx.epoch_cell is not None
+    b, _, _ = step.unpack(theta)
+    drift = step.unpack_drift(theta)
+    beta = np.repeat(b, fx.n_epochs) + drift
+    known = fx.offset(*step.unpack_effects(theta), step.unpack_period(theta))
+    own, _ = _unpooled(step, theta, (fx.epoch_cell, beta, known))
+    # The variance from the expected (Fisher) information, not the observed weights: a cell of
+    # one report sits at its own centre, where the Student-t weight is at its maximum
+    # (nu + 1) / nu, and its variance would come out a fifth too small. The moment equation
+    # charges any such shortfall to the walk, many times over where cells are noisy.
+    data = step.data
+    _, sigma2, _ = step.unpack(theta)
+    omega = step.expect(theta).omega
+    precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(
+        data.event, omega, data.n_events
+    )
+    v_without = 1.0 / np.maximum(precision_e[data.event] - omega, 1e-300)
+    fisher = fx.epoch_sum(data.weight / (sigma2[data.outlet] + v_without))
+    keep = np.flatnonzero(fisher > 0)
+    q = step_variance(own[keep], step.kappa / fisher[keep], keep // fx.n_epochs, keep % fx.n_epochs)
+    return max(q, _MIN_VAR)
 
 
 def _lag_se(fx: Effects, omega: FloatArray, kappa: float) -> FloatArray:
@@ -815,6 +922,11 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     post_prec = prior_prec + info
     pull = prior_prec / post_prec
     bias_se = np.sqrt(1.0 / post_prec + pull**2 * hyper.group_mean_var[group])
+    drift_sd, overall = None, None
+    if fx.n_epochs:
+        robust_share = np.where(model_info > 0, info / np.maximum(model_info, 1e-300), 1.0)
+        bias_se, overall = _current_bias(step, theta, per_report, robust_share)
+        drift_sd = float(np.sqrt(step.drift_var))
     k = np.bincount(group, minlength=data.n_groups + 1)[: data.n_groups]
     period_se = np.zeros(0)
     if fx.n_periods:
@@ -854,4 +966,41 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         period_effect=step.unpack_period(theta),
         period_se=period_se,
         period_sd=float(np.sqrt(step.period_var)) if fx.n_periods else 0.0,
+        drift_sd=drift_sd,
+        overall_bias=overall,
     )
+
+
+def _current_bias(
+    step: _EmStep, theta: FloatArray, per_report: FloatArray, robust_share: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Standard error of each outlet's current bias, and its record-weighted mean bias.
+
+    The smoother is rerun on each epoch's model information (Student-t efficiency and the
+    event error left by the other reports), scaled per outlet by the robust share that caps
+    the constant-bias information; the prior-mean uncertainty enters as for a constant bias,
+    through the current bias' sensitivity to the prior mean.
+    """
+    fx, hyper, group = step.effects, step.last.hyper, step.group
+    n_out = step.data.n_outlets
+    b, _, _ = step.unpack(theta)
+    beta = b[:, None] + step.unpack_drift(theta).reshape(n_out, fx.n_epochs)
+    info = fx.epoch_sum(per_report).reshape(n_out, fx.n_epochs) * robust_share[:, None]
+    # The posterior is linear in the prior mean: run at prior mean 1 with no evidence, the
+    # smoother gives the current bias' sensitivity to it (its variance needs no values).
+    pull, var = smooth(
+        np.zeros_like(info),
+        info,
+        np.ones(n_out),
+        hyper.group_var[group],
+        step.prior_epoch,
+        step.drift_var,
+    )
+    se = np.sqrt(var[:, 0] + pull[:, 0] ** 2 * hyper.group_mean_var[group])
+    record = fx.epoch_sum(step.data.weight).reshape(n_out, fx.n_epochs)
+    overall = np.where(
+        record.sum(axis=1) > 0,
+        (record * beta).sum(axis=1) / np.maximum(record.sum(axis=1), 1e-300),
+        b,
+    )
+    return np.asarray(se, dtype=np.float64), np.asarray(overall, dtype=np.float64)

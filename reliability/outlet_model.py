@@ -117,6 +117,7 @@ class OutletModel:
         grid_size: int = 256,
         seed: int = 0,
         half_life_days: float | None = None,
+        drift_epoch_days: float | None = None,
         stratum_bias: bool = True,
         lag_effect: bool = True,
         latent_consensus: bool = True,
@@ -131,6 +132,7 @@ class OutletModel:
         self.grid_size = grid_size
         self.seed = seed
         self.half_life_days = half_life_days
+        self.drift_epoch_days = drift_epoch_days
         self.stratum_bias = stratum_bias
         self.lag_effect = lag_effect
         self.latent_consensus = latent_consensus
@@ -148,6 +150,7 @@ class OutletModel:
             "grid_size": self.grid_size,
             "seed": self.seed,
             "half_life_days": self.half_life_days,
+            "drift_epoch_days": self.drift_epoch_days,
             "stratum_bias": self.stratum_bias,
             "lag_effect": self.lag_effect,
             "latent_consensus": self.latent_consensus,
@@ -337,7 +340,7 @@ class OutletModel:
             .to_numpy()
             .astype(np.intp)
         )
-        effects, cell_strata = self._effects(event_code, outlet_idx)
+        effects, cell_strata = self._effects(event_code, outlet_idx, len(names))
         event_period, starts = self._periods(event_code, events.height)
         if starts:
             effects = replace(
@@ -401,7 +404,9 @@ class OutletModel:
         scores = outlet_scores(metric, scale, fit, info, params, strata)
         return params, group_priors(metric, fit, group_names), scores
 
-    def _effects(self, frame: pl.DataFrame, outlet_idx: IntArray) -> tuple[Effects, list[str]]:
+    def _effects(
+        self, frame: pl.DataFrame, outlet_idx: IntArray, n_outlets: int
+    ) -> tuple[Effects, list[str]]:
         """Stratum cells (outlet, stratum) and reporting-lag bins of the fitted reports."""
         effects = Effects.none(frame.height)
         cell, cell_outlet, cell_strata = effects.cell, effects.cell_outlet, []
@@ -428,7 +433,36 @@ class OutletModel:
             solid = np.flatnonzero(counts >= max(MIN_REFERENCE_REPORTS, 0.02 * counts.sum()))
             if np.count_nonzero(counts) >= 2 and solid.size:
                 lag_bin, reference = bins, int(solid.max())
-        return Effects(cell, cell_outlet, cell_stratum, lag_bin, reference), cell_strata
+        effects = Effects(cell, cell_outlet, cell_stratum, lag_bin, reference)
+        epoch = self._epochs(frame)
+        if epoch is not None:
+            n_epochs = int(epoch.max()) + 1
+            effects = replace(
+                effects,
+                epoch_cell=outlet_idx * n_epochs + epoch,
+                n_epochs=n_epochs,
+                n_epoch_cells=n_outlets * n_epochs,
+            )
+        return effects, cell_strata
+
+    def _epochs(self, frame: pl.DataFrame) -> IntArray | None:
+        """Each report's age epoch for the drifting bias (0: the latest ``drift_epoch_days``
+        of the record), or ``None`` when drift is off or the record fits in one epoch."""
+        if self.drift_epoch_days is None or frame.height == 0:
+            return None
+        if self.drift_epoch_days <= 0:
+            raise ValueError(f"drift_epoch_days must be positive, got {self.drift_epoch_days}")
+        stamp = pl.coalesce("published_at", pl.col("event_date").cast(pl.Datetime("us", "UTC")))
+        age = frame.select(
+            ((stamp.max() - stamp).dt.total_seconds().cast(pl.Float64) / 86400.0).fill_null(
+                float("nan")
+            )
+        ).to_series()
+        if age.is_nan().all():
+            return None
+        # Undated reports count as current, as in recency weighting.
+        epoch = np.floor(np.nan_to_num(age.to_numpy(), nan=0.0) / self.drift_epoch_days)
+        return epoch.astype(np.intp) if epoch.max() >= 1 else None
 
     def _periods(self, frame: pl.DataFrame, n_events: int) -> tuple[IntArray, list[str]]:
         """Each event's period code (``-1``: none) and the periods' first months.
@@ -526,6 +560,7 @@ class OutletModel:
             grid_size=int(_number(config.get("grid_size", 256))),
             seed=int(_number(config.get("seed", 0))),
             stale_days=float(_number(config.get("stale_days", 365.0))),
+            drift_epoch_days=_optional_number(config.get("drift_epoch_days")),
             stratum_bias=bool(config.get("stratum_bias", True)),
             lag_effect=bool(config.get("lag_effect", True)),
             latent_consensus=bool(config.get("latent_consensus", True)),
@@ -803,6 +838,10 @@ def _number(value: object) -> float:
     raise ValueError(f"expected a number in the table config, got {value!r}")
 
 
+def _optional_number(value: object) -> float | None:
+    return None if value is None else _number(value)
+
+
 def _with_kind(frame: pl.DataFrame) -> pl.DataFrame:
     """Fill defaults of a frame built in memory: the metric, and figures given as ``value``."""
     if frame.height and "metric" not in frame.columns:
@@ -967,6 +1006,7 @@ def _zero_mean_bias(fit: MetricFit) -> MetricFit:
     return replace(
         fit,
         bias=fit.bias - shift,
+        overall_bias=None if fit.overall_bias is None else fit.overall_bias - shift,
         group_mean=fit.group_mean - shift,
         global_bias=fit.global_bias - shift,
     )

@@ -88,6 +88,7 @@ def metric_params(
         event_priors=priors,
         lag=lag,
         period=period,
+        drift_sd=fit.drift_sd,
     )
 
 
@@ -233,6 +234,7 @@ def outlet_scores(
                 name=info.display[k],
                 aliases=info.aliases[k],
                 strata=[] if strata is None else strata[k],
+                overall_bias=None if fit.overall_bias is None else float(fit.overall_bias[k]),
             )
         )
     return out

@@ -52,6 +52,9 @@ class OutletScore(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None = None
     aliases: list[str] = msgspec.field(default_factory=list)
     strata: list[StratumBias] = msgspec.field(default_factory=list)
+    #: With drift modelled, ``bias`` (and each stratum's) is the *current* bias and this is
+    #: the record-weighted mean of the outlet's epoch biases; ``None`` without drift.
+    overall_bias: float | None = None
 
 
 class GroupPrior(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,6 +129,8 @@ class MetricParams(msgspec.Struct, frozen=True, kw_only=True):
     event_priors: list[EventPrior]
     lag: LagEffect | None = None
     period: PeriodEffect | None = None
+    #: Step sd of the outlets' bias random walk per drift epoch; ``None`` without drift.
+    drift_sd: float | None = None
 
 
 class Accuracy(msgspec.Struct, frozen=True, kw_only=True):
