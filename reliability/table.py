@@ -88,6 +88,14 @@ class LagEffect(msgspec.Struct, frozen=True, kw_only=True):
     hi90: list[float]
 
 
+class DfSelection(msgspec.Struct, frozen=True, kw_only=True):
+    """How ``df`` was chosen (option ``df="auto"``): the marginal log-likelihood of the
+    metric's reports under the fit at each candidate; the largest wins."""
+
+    candidates: list[float]
+    log_likelihood: list[float]
+
+
 class MetricParams(msgspec.Struct, frozen=True, kw_only=True):
     """Hyperparameters of one metric."""
 
@@ -107,6 +115,7 @@ class MetricParams(msgspec.Struct, frozen=True, kw_only=True):
     n_outlets: int
     event_priors: list[EventPrior]
     lag: LagEffect | None = None
+    df_selection: DfSelection | None = None
 
 
 class Accuracy(msgspec.Struct, frozen=True, kw_only=True):
