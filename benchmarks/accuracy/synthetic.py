@@ -62,8 +62,18 @@ THRESHOLD_LADDER = LADDER[LADDER <= 1000]
 ORACLE_TARGET = 0.03
 #: Fusions with one group of fitted parameters replaced by the truth: outlet biases; outlet
 #: scales (the true sigma instead of hypot(sd, bias_se)); the fitted sd alone, without the
-#: bias's standard error; and the true df, event error sd and event-size prior.
-HYBRIDS = ("h_true_bias", "h_true_scale", "h_no_se", "h_true_event")
+#: bias's standard error; the true df, event error sd and event-size prior together, then each
+#: alone; and the reverse: every true outlet parameter with the fitted df, event sd and prior.
+HYBRIDS = (
+    "h_true_bias",
+    "h_true_scale",
+    "h_no_se",
+    "h_true_event",
+    "h_true_prior",
+    "h_true_event_sd",
+    "h_true_df",
+    "h_true_outlets",
+)
 COVERAGE_TARGET = (0.87, 0.93)
 
 
@@ -233,6 +243,10 @@ def _hybrids(
         ),
         "h_no_se": (fitted.drop("scale").rename({"sd": "scale"}), fitted_setting),
         "h_true_event": (fitted, true_setting),
+        "h_true_prior": (fitted, (params.df, params.event_sd, true_prior)),
+        "h_true_event_sd": (fitted, (params.df, config.tau_u, params.event_priors[0])),
+        "h_true_df": (fitted, (config.nu, params.event_sd, params.event_priors[0])),
+        "h_true_outlets": (truth, fitted_setting),
     }
     parts = [
         fuse_with(test, data, outlets, df=df, event_sd=event_sd, prior=prior).select(
