@@ -2,7 +2,9 @@
 
 A Gaussian kernel density of the settled figures on the model scale, mixed with a small broad
 normal component so that the tails stay heavy enough for an event far beyond any seen so far.
-It is tabulated on an even grid, so a score table reproduces it exactly.
+For counts, whose true sizes are whole numbers, the density's mass over each small count's
+rounding cell is put back on that count as a narrow spike. It is tabulated on an even grid, so
+a score table reproduces it exactly.
 """
 
 from __future__ import annotations
@@ -20,6 +22,14 @@ PRIOR_POINTS = 512
 BROAD_SHARE = 0.02
 BROAD_SD_FACTOR = 3.0
 SPAN_SDS = 8.0
+#: Width (model scale) of the spike a whole count gets: as narrow as the fusion grid of a
+#: single report still samples evenly (its step is about 0.01-0.04).
+SPIKE_SD = 0.02
+#: Counts get spikes while neighbouring counts are this many spike widths apart on the log
+#: scale; above, the spikes would merge into the smooth density anyway.
+SPIKE_SEPARATION = 4.0
+#: The largest count with a spike (11).
+LAST_SPIKE = int(1.0 / np.expm1(SPIKE_SEPARATION * SPIKE_SD) - 1.0)
 
 
 def build_event_prior(
@@ -30,6 +40,8 @@ def build_event_prior(
     ``density=False``: only the broad normal. The kernel density's pull toward typical sizes
     assumes report errors independent of the true size; where reports already lean toward the
     typical size (poll margins, compressed by undecided voters) that pull is applied twice.
+    ``count``: the model scale is ``log(1 + count)``, and the density is made discrete at small
+    counts (:func:`_whole_counts`).
     """
     theta = theta[np.isfinite(theta)]
     n = theta.size
@@ -46,6 +58,8 @@ def build_event_prior(
         bandwidth = 1.06 * spread * n ** (-0.2)
         kde = _kde(theta, grid, bandwidth)
         mixed = (1 - BROAD_SHARE) * kde + BROAD_SHARE * np.exp(log_broad)
+        if count:
+            grid, mixed = _whole_counts(grid, mixed)
     else:
         mixed = np.exp(log_broad)
     step = float(grid[1] - grid[0])
@@ -57,6 +71,38 @@ def build_event_prior(
         grid_step=step,
         log_density=[float(v) for v in np.log(np.maximum(mixed, 1e-300))],
     )
+
+
+def _whole_counts(grid: FloatArray, density: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The density with the mass of each small count's cell moved onto a spike at the count.
+
+    A count ``k`` is the latent value rounded, so it owns the cell
+    ``[log(k + 1/2), log(k + 3/2))`` (everything below ``log 3/2`` for 0). A smooth density
+    spreads that mass over the cell, and a fused median then lands between whole counts where
+    the truth never is; the spike ``N(log(1 + k), SPIKE_SD^2)`` keeps it where the truth is.
+    Retabulated on a grid fine enough for the spikes (step ``SPIKE_SD / 2``); returns the grid
+    and the density, which still integrates to one.
+    """
+    counts = np.arange(LAST_SPIKE + 1, dtype=np.float64)
+    step = grid[1] - grid[0]
+    cell_edges = np.append(grid - step / 2, grid[-1] + step / 2)
+    # The kernel density integrates to one over the whole line; what spilled below the grid
+    # rounds to 0 as well, so it starts the cumulative mass.
+    cumulative = np.concatenate([[0.0], np.cumsum(density) * step])
+    cumulative += max(1.0 - cumulative[-1], 0.0)
+    cumulative[0] = 0.0
+    edges = np.concatenate([[cell_edges[0]], np.log(counts + 1.5)])
+    mass = np.diff(np.interp(edges, cell_edges, cumulative))
+    points = max(PRIOR_POINTS, int(np.ceil((grid[-1] - grid[0]) / (SPIKE_SD / 2))) + 1)
+    fine = np.linspace(grid[0], grid[-1], points)
+    out = np.where(fine >= edges[-1], np.interp(fine, grid, density), 0.0)
+    z = (fine[:, None] - np.log1p(counts)[None, :]) / SPIKE_SD
+    spikes = np.exp(-0.5 * z * z)
+    # Each spike is scaled to its mass as tabulated, so the one of 0, which sits on the
+    # support's edge with its lower half cut off, keeps its whole mass.
+    spikes *= mass / (spikes.sum(axis=0) * (fine[1] - fine[0]))
+    out += spikes.sum(axis=1)
+    return fine, out
 
 
 def _kde(theta: FloatArray, grid: FloatArray, bandwidth: float) -> FloatArray:

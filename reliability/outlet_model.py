@@ -23,12 +23,14 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, Self
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from reliability import frames
 from reliability.crossval import cross_validate
+from reliability.df_select import select_df
 from reliability.effects import LAG_EDGES, Effects, lag_bins
 from reliability.figures import resolve_figure
 from reliability.fusion import (
@@ -106,13 +108,16 @@ class OutletModel:
     ``period_months`` (off by default) turns on the period effect: an error shared by every
     report of the events whose ``event_date`` falls in the same run of that many calendar
     months (12: calendar years), learnt from settled events (docs/model.md, section 4b).
+
+    ``df`` is the Student-t degrees of freedom of report errors, or ``"auto"`` to choose it per
+    metric by marginal likelihood over ``df_select.DF_CANDIDATES`` (one fit per candidate).
     """
 
     def __init__(
         self,
         *,
         scales: Mapping[str, Scale] | None = None,
-        df: float = 4.0,
+        df: float | Literal["auto"] = 4.0,
         cv_folds: int = 5,
         grid_size: int = 256,
         seed: int = 0,
@@ -174,8 +179,8 @@ class OutletModel:
         ``progress(label, done, total)``, if given, is called as each metric and each
         cross-validation fold ends.
         """
-        if self.df <= 0:
-            raise ValueError(f"df must be positive, got {self.df}")
+        if self.df != "auto" and not (isinstance(self.df, int | float) and self.df > 0):
+            raise ValueError(f"df must be positive or 'auto', got {self.df!r}")
         if self.size_prior not in ("density", "broad"):
             raise ValueError(f"size_prior must be 'density' or 'broad', got {self.size_prior!r}")
         if self.period_months is not None and self.period_months < 1:
@@ -245,6 +250,10 @@ class OutletModel:
         truths = _starting_truths(latent, scale) if unsupervised else None
         settled_points = truth_point(c_lo, c_hi)
         rounds = LATENT_ROUNDS if latent.height else 0
+        # An estimated df is chosen in the first round and kept through the latent rounds:
+        # choosing it again would refit every candidate each round.
+        df = self.df
+        selection = None
         for round_ in range(rounds + 1):
             frame = (
                 settled
@@ -263,12 +272,15 @@ class OutletModel:
                 rep,
                 registry,
                 event_priors(points, strata, scale, density=self.size_prior == "density"),
+                df=df,
                 centre=unsupervised,
             )
+            if params.df_selection is not None:
+                df, selection = params.df, params.df_selection
             if round_ == rounds:
                 break
             truths = self._latent_truths(MetricLookup(params, scores, groups), latent)
-        return params, groups, scores
+        return msgspec.structs.replace(params, df_selection=selection), groups, scores
 
     def _latent_truths(self, lookup: MetricLookup, latent: pl.DataFrame) -> pl.DataFrame:
         """The current fused posterior of every unsettled quantity: median and variance."""
@@ -290,6 +302,7 @@ class OutletModel:
         registry: pl.DataFrame,
         priors: list[EventPrior],
         *,
+        df: float | Literal["auto"],
         centre: bool,
     ) -> tuple[MetricParams, list[GroupPrior], list[OutletScore]]:
         """Fit reports whose events' truths (``t_lo``, ``t_hi``, ``t_var``) are given."""
@@ -363,13 +376,17 @@ class OutletModel:
             effects=effects,
             truth_var=events["t_var"].to_numpy(),
         )
-        fit = fit_metric(
-            data,
-            df=self.df,
-            sd_floor=LOG_SD_FLOOR if scale is Scale.LOG else None,
-            between_sd_floor=LOG_BETWEEN_SD_FLOOR if scale is Scale.LOG else None,
-            max_iter=self.max_iter,
-        )
+
+        def fit_at(nu: float) -> MetricFit:
+            return fit_metric(
+                data,
+                df=nu,
+                sd_floor=LOG_SD_FLOOR if scale is Scale.LOG else None,
+                between_sd_floor=LOG_BETWEEN_SD_FLOOR if scale is Scale.LOG else None,
+                max_iter=self.max_iter,
+            )
+
+        fit, selection = select_df(data, fit_at) if df == "auto" else (fit_at(df), None)
         if centre:
             fit = _zero_mean_bias(fit)
         params = metric_params(
@@ -386,6 +403,7 @@ class OutletModel:
                 else None
             ),
         )
+        params = msgspec.structs.replace(params, df_selection=selection)
         stats = rep.group_by("outlet").agg(
             pl.col("event_id").n_unique().alias("n_events"),
             pl.col("published_at").max().alias("last"),
@@ -555,7 +573,7 @@ class OutletModel:
         config = table.config
         model = cls(
             scales={m.metric: Scale(m.scale) for m in table.metrics},
-            df=float(_number(config.get("df", 4.0))),
+            df=_df_option(config.get("df", 4.0)),
             cv_folds=int(_number(config.get("cv_folds", 0))),
             grid_size=int(_number(config.get("grid_size", 256))),
             seed=int(_number(config.get("seed", 0))),
@@ -830,6 +848,10 @@ class OutletModel:
 def _shared_sd(lookup: MetricLookup, period_var: FloatArray) -> FloatArray:
     """Each event's shared-error sd with what its period adds."""
     return np.asarray(np.sqrt(lookup.params.event_sd**2 + period_var), dtype=np.float64)
+
+
+def _df_option(value: object) -> float | Literal["auto"]:
+    return "auto" if value == "auto" else _number(value)
 
 
 def _number(value: object) -> float:

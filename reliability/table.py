@@ -109,6 +109,14 @@ class PeriodEffect(msgspec.Struct, frozen=True, kw_only=True):
     n_events: list[int]
 
 
+class DfSelection(msgspec.Struct, frozen=True, kw_only=True):
+    """How ``df`` was chosen (option ``df="auto"``): the marginal log-likelihood of the
+    metric's reports under the fit at each candidate; the largest wins."""
+
+    candidates: list[float]
+    log_likelihood: list[float]
+
+
 class MetricParams(msgspec.Struct, frozen=True, kw_only=True):
     """Hyperparameters of one metric."""
 
@@ -131,6 +139,7 @@ class MetricParams(msgspec.Struct, frozen=True, kw_only=True):
     period: PeriodEffect | None = None
     #: Step sd of the outlets' bias random walk per drift epoch; ``None`` without drift.
     drift_sd: float | None = None
+    df_selection: DfSelection | None = None
 
 
 class Accuracy(msgspec.Struct, frozen=True, kw_only=True):

@@ -405,7 +405,7 @@ def test_fuse_rejects_an_empty_list_and_mixed_metrics(planted: Planted) -> None:
 
 def test_non_positive_df_is_rejected() -> None:
     reports = pl.DataFrame({"event_id": ["e1"], "outlet": ["a"], "value": [3.0]})
-    with pytest.raises(ValueError, match="df must be positive, got 0"):
+    with pytest.raises(ValueError, match="df must be positive or 'auto', got 0"):
         OutletModel(df=0, cv_folds=0).fit(reports, reports.drop("outlet"))
 
 

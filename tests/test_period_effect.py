@@ -24,7 +24,7 @@ PLANTED = np.array([-2.0, 1.5, 0.5, -1.2, 2.4, -1.2])
 SCALES = {"margin": Scale.LINEAR}
 #: event_sd, global_bias, and the first outlet's bias and sd on ``full`` (seed 4) before the
 #: period effect existed (commit 21f2000).
-BEFORE = [0.29323313269406964, 0.2629035118618814, 0.8519691511289719, 0.376851963481868]
+BEFORE = [0.2933122727063534, 0.2642286348289229, 0.8536100080824058, 0.3770129922084186]
 
 
 def _planted(seed: int, n_events: int = 900, per_event: int = 6) -> tuple[pl.DataFrame, ...]:
@@ -187,15 +187,17 @@ def test_off_by_default_and_inert_without_dates() -> None:
 
 
 def test_feature_off_equals_the_model_before_it() -> None:
-    """Figures of the model as it was before the period effect (commit 21f2000), to the bit."""
+    """Golden figures of the default model (period effect off), pinned when the period effect
+    landed and re-pinned only by deliberate changes to the default model (last: the whole-count
+    spikes of the event-size prior, which move the latent truths of unsettled events)."""
     data = generate(preset("full", n_outlets=40, n_events=300, n_reports=2000, seed=4))
     model = OutletModel(cv_folds=0).fit(data.reports, data.consensus, data.outlets)
     killed = model.metrics_["killed"]
     first = model.outlets_[0]
     got = [killed.event_sd, killed.global_bias, first.bias.estimate, first.sd.estimate]
-    # Bit-identical on the machine they were taken on; the tolerance only allows for another
-    # platform's rounding, far below any change of the model.
-    assert got == pytest.approx(BEFORE, rel=1e-9)
+    # The tolerance allows for summation order (compiled kernels, another platform's rounding),
+    # far below any change of the model.
+    assert got == pytest.approx(BEFORE, rel=1e-7)
 
 
 def test_em_without_periods_is_the_em_with_an_empty_period_effect() -> None:

@@ -156,7 +156,7 @@ def test_flags_override_model_config(
     model_toml.write_text('[model]\ndf = "heavy"\n')
     code = recalibrate(dataset, tmp_path / "u", "--model-config", str(model_toml))
     assert code == exitcodes.INPUT_ERROR
-    assert "column 'model.df': Expected `float`, got `str`" in capsys.readouterr().err
+    assert "column 'model.df': Invalid enum value 'heavy'" in capsys.readouterr().err
     assert not (tmp_path / "u").exists()
 
 

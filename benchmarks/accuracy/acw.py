@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -45,9 +46,10 @@ KEY = list(QUANTITY_KEY)
 SIDES = ("US", "Confederate")
 BASELINE_NAMES = ("median", "mean", "catd", "gtm", "crh")
 REPORT_BINS = (("1", 1, 1), ("2", 2, 2), ("3-5", 3, 5), ("6+", 6, 10**9))
+DF = float | Literal["auto"]
 
 
-def cross_validated(dataset: Dataset, folds: int, seed: int) -> pl.DataFrame:
+def cross_validated(dataset: Dataset, folds: int, seed: int, df: DF = 4.0) -> pl.DataFrame:
     """Held-out fused results per (battle, metric, side), with the consensus and baselines."""
     reports, consensus = dataset.reports, _consensus(dataset)
     registry = _registry(dataset)
@@ -60,9 +62,11 @@ def cross_validated(dataset: Dataset, folds: int, seed: int) -> pl.DataFrame:
     for fold in range(folds):
         held = fold_of.filter(pl.col("fold") == fold)["event_id"].implode()
         inside = pl.col("event_id").is_in(held)
-        model = OutletModel(scales=dataset.scales, cv_folds=0, seed=seed).fit(
+        model = OutletModel(scales=dataset.scales, df=df, cv_folds=0, seed=seed).fit(
             reports.filter(~inside), consensus.filter(~inside), registry
         )
+        chosen = {m: p.df for m, p in model.metrics_.items()}
+        print(f"fold {fold}: df {chosen}", flush=True)
         test = reports.filter(inside & pl.col("metric").is_in(list(model.metrics_)))
         test = test.join(settled, on=KEY, nulls_equal=True)
         parts.append(model.fuse_quantities(test, truth=truth))
@@ -150,9 +154,9 @@ def accuracy(results: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     )
 
 
-def full_fit(dataset: Dataset) -> OutletModel:
+def full_fit(dataset: Dataset, df: DF = 4.0) -> OutletModel:
     """The model fitted on every battle's reports and consensus."""
-    return OutletModel(scales=dataset.scales, cv_folds=0).fit(
+    return OutletModel(scales=dataset.scales, df=df, cv_folds=0).fit(
         dataset.reports, _consensus(dataset), _registry(dataset)
     )
 
@@ -189,7 +193,7 @@ def spread_check(dataset: Dataset, model: OutletModel) -> pl.DataFrame:
     """Per source: fitted spread against the empirical spread of its errors (casualties).
 
     Errors are log(report + 1) - log(consensus + 1) over exact reports of exact consensus;
-    ``fitted_sd`` is the t standard deviation sigma * sqrt(df / (df - 2)).
+    ``fitted_sd`` is the t standard deviation sigma * sqrt(df / (df - 2)) (none for df <= 2).
     """
     exact = (pl.col("low") == pl.col("high")) & pl.col("low").is_not_null()
     truth = _consensus(dataset).filter(exact).select(*KEY, pl.col("low").alias("t"))
@@ -198,7 +202,8 @@ def spread_check(dataset: Dataset, model: OutletModel) -> pl.DataFrame:
         .join(truth, on=KEY, nulls_equal=True)
         .select("outlet", "metric", err=(pl.col("low") + 1).log() - (pl.col("t") + 1).log())
     )
-    inflate = float(np.sqrt(model.df / (model.df - 2))) if model.df > 2 else float("nan")
+    nu = model.metrics_["casualties"].df
+    inflate = float(np.sqrt(nu / (nu - 2))) if nu > 2 else float("nan")
     fitted = pl.DataFrame(
         {
             "outlet": [s.outlet for s in model.outlets_],
@@ -221,13 +226,13 @@ def spread_check(dataset: Dataset, model: OutletModel) -> pl.DataFrame:
     )
 
 
-def bias_by_side(dataset: Dataset) -> pl.DataFrame:
+def bias_by_side(dataset: Dataset, df: DF = 4.0) -> pl.DataFrame:
     """Each source's bias per metric, fitted separately on each side's reports and consensus."""
     consensus, registry = _consensus(dataset), _registry(dataset)
     parts = []
     for side in SIDES:
         on_side = pl.col("stratum") == side
-        model = OutletModel(scales=dataset.scales, cv_folds=0).fit(
+        model = OutletModel(scales=dataset.scales, df=df, cv_folds=0).fit(
             dataset.reports.filter(on_side), consensus.filter(on_side), registry
         )
         parts.append(
@@ -261,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--df", type=_df, default=4.0, help="Student-t df, or 'auto' to estimate (default 4)"
+    )
     args = parser.parse_args(argv)
     print(provenance())
     pl.Config.set_tbl_rows(200)
@@ -269,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pl.Config.set_float_precision(3)
 
     dataset = load_dataset(args.dataset)
-    results = cross_validated(dataset, args.folds, args.seed)
+    results = cross_validated(dataset, args.folds, args.seed, args.df)
     sized = results.with_columns(
         reports=pl.coalesce(
             pl.when(pl.col("n_reports").is_between(lo, hi)).then(pl.lit(label))
@@ -305,10 +313,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     n_casualties = results.filter(pl.col("metric") == "casualties").height
     print(f"\n{misses.height} casualties misses of {n_casualties}")
-    model = full_fit(dataset)
+    model = full_fit(dataset, args.df)
     casualties = model.metrics_["casualties"]
     print(
-        f"\nFitted on every battle: event sd {casualties.event_sd:.4f}, "
+        f"\nFitted on every battle: df {casualties.df:g} (candidates and marginal "
+        f"log-likelihood: {casualties.df_selection}), event sd {casualties.event_sd:.4f}, "
         f"typical sd {casualties.typical_sd:.4f}"
     )
     print("\nSpread per source (casualties): fitted t sd vs the empirical sd of its errors:")
@@ -316,8 +325,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nBias by belligerent (stratum bias, log scale, 90% interval; one fit on all battles):")
     print(stratum_bias_table(model))
     print("\nBias by side (log scale; factor = exp(bias); fitted on each side alone):")
-    print(bias_by_side(dataset))
+    print(bias_by_side(dataset, args.df))
     return 0
+
+
+def _df(text: str) -> DF:
+    return "auto" if text == "auto" else float(text)
 
 
 if __name__ == "__main__":

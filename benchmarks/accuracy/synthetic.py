@@ -33,6 +33,7 @@ import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -62,8 +63,18 @@ THRESHOLD_LADDER = LADDER[LADDER <= 1000]
 ORACLE_TARGET = 0.03
 #: Fusions with one group of fitted parameters replaced by the truth: outlet biases; outlet
 #: scales (the true sigma instead of hypot(sd, bias_se)); the fitted sd alone, without the
-#: bias's standard error; and the true df, event error sd and event-size prior.
-HYBRIDS = ("h_true_bias", "h_true_scale", "h_no_se", "h_true_event")
+#: bias's standard error; the true df, event error sd and event-size prior together, then each
+#: alone; and the reverse: every true outlet parameter with the fitted df, event sd and prior.
+HYBRIDS = (
+    "h_true_bias",
+    "h_true_scale",
+    "h_no_se",
+    "h_true_event",
+    "h_true_prior",
+    "h_true_event_sd",
+    "h_true_df",
+    "h_true_outlets",
+)
 COVERAGE_TARGET = (0.87, 0.93)
 
 
@@ -74,6 +85,7 @@ class Run:
     outlets: pl.DataFrame
     events: pl.DataFrame
     fit_seconds: float
+    df: float
 
 
 def recensor(data: SynthData, mechanism: str, seed: int) -> pl.DataFrame:
@@ -143,7 +155,12 @@ def _kinds(at_least: BoolArray, ranged: BoolArray) -> npt.NDArray[np.str_]:
 
 
 def run_once(
-    data: SynthData, reports: pl.DataFrame, holdout: float, seed: int, prior_draws: int
+    data: SynthData,
+    reports: pl.DataFrame,
+    holdout: float,
+    seed: int,
+    prior_draws: int,
+    df: float | Literal["auto"] = 4.0,
 ) -> Run:
     """Fit on the kept events, fuse the held-out ones; score outlets and events."""
     events = data.truth_events.select("event_id")
@@ -152,7 +169,7 @@ def run_once(
     train = reports.filter(~is_held)
     test = reports.filter(is_held)
     started = time.perf_counter()
-    model = OutletModel(cv_folds=0).fit(train, data.consensus.filter(~is_held), data.outlets)
+    model = OutletModel(df=df, cv_folds=0).fit(train, data.consensus.filter(~is_held), data.outlets)
     fit_seconds = time.perf_counter() - started
 
     truth = data.truth_outlets.select("outlet", "group", "bias", "sigma")
@@ -199,7 +216,12 @@ def run_once(
             "true_tau": [data.truth.tau[g.group] for g in model.groups_],
         }
     )
-    return Run(outlets=outlets.join(groups, on="group"), events=scored, fit_seconds=fit_seconds)
+    return Run(
+        outlets=outlets.join(groups, on="group"),
+        events=scored,
+        fit_seconds=fit_seconds,
+        df=model.metrics_[data.truth.config.metrics[0].name].df,
+    )
 
 
 def _hybrids(
@@ -233,6 +255,10 @@ def _hybrids(
         ),
         "h_no_se": (fitted.drop("scale").rename({"sd": "scale"}), fitted_setting),
         "h_true_event": (fitted, true_setting),
+        "h_true_prior": (fitted, (params.df, params.event_sd, true_prior)),
+        "h_true_event_sd": (fitted, (params.df, config.tau_u, params.event_priors[0])),
+        "h_true_df": (fitted, (config.nu, params.event_sd, params.event_priors[0])),
+        "h_true_outlets": (truth, fitted_setting),
     }
     parts = [
         fuse_with(test, data, outlets, df=df, event_sd=event_sd, prior=prior).select(
@@ -435,6 +461,10 @@ def _override(item: str) -> tuple[str, float]:
         raise SystemExit(f"--set {field}: {value!r} is not a number") from None
 
 
+def _df(text: str) -> float | Literal["auto"]:
+    return "auto" if text == "auto" else float(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seeds", type=int, default=6, help="independent datasets (default 6)")
@@ -444,6 +474,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--holdout", type=float, default=0.3, help="share of events held out")
     parser.add_argument("--prior-draws", type=int, default=1_000_000)
     parser.add_argument("--mechanisms", nargs="+", choices=MECHANISMS, default=list(MECHANISMS))
+    parser.add_argument(
+        "--df", type=_df, default=4.0, help="the model's Student-t df, or 'auto' (default 4)"
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -472,12 +505,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = generate(config)
         for mechanism in args.mechanisms:
             reports = recensor(data, mechanism, seed)
-            run = run_once(data, reports, args.holdout, seed, args.prior_draws)
+            run = run_once(data, reports, args.holdout, seed, args.prior_draws, args.df)
             tag = [pl.lit(mechanism).alias("mechanism"), pl.lit(seed).alias("seed")]
             outlet_parts.append(run.outlets.with_columns(tag))
             event_parts.append(run.events.with_columns(tag))
             report_parts.append(reports.select("kind").with_columns(tag))
-            print(f"seed {seed} {mechanism}: fit {run.fit_seconds:.1f} s", flush=True)
+            print(
+                f"seed {seed} {mechanism}: fit {run.fit_seconds:.1f} s, df {run.df:g}", flush=True
+            )
 
     outlets, events = pl.concat(outlet_parts), pl.concat(event_parts)
     print(f"\n{args.seeds} seeds x core preset: {args.outlets} outlets, {args.events} events,")

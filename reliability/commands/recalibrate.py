@@ -57,6 +57,10 @@ def _scale(option: str) -> tuple[str, Scale]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _df(text: str) -> float | str:
+    return "auto" if text == "auto" else float(text)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -90,7 +94,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     inputs.add_argument("--rejects", type=Path, metavar="DIR", help="where --lenient puts bad rows")
     model = parser.add_argument_group("model (flags override --model-config and [model])")
     model.add_argument("--model-config", type=Path, metavar="TOML", help="TOML with [model]")
-    model.add_argument("--df", type=float, metavar="X", help="Student-t degrees of freedom")
+    model.add_argument(
+        "--df", type=_df, metavar="X", help="Student-t degrees of freedom, or 'auto' to estimate"
+    )
     model.add_argument("--cv-folds", type=int, metavar="K", help="cross-validation folds (0: none)")
     model.add_argument("--half-life-days", type=float, metavar="D", help="down-weight old reports")
     output = parser.add_argument_group("output")
