@@ -17,10 +17,11 @@ import numpy.typing as npt
 from scipy import stats
 
 from reliability.effects import Effects
+from reliability.em_kernel import event_precision, expect, residual_sums, spread_sums
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
 from reliability.pooling import fit_group_sd_priors, paule_mandel
-from reliability.tdist import interval_moments, location_score, point_moments, smoothed_moments
+from reliability.tdist import location_score
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -30,6 +31,8 @@ _ROUGH = 30.0
 _UNPOOLED_STEPS = 8
 _MAX_EXTRAPOLATION = -8.0
 _MIN_VAR = 1e-10
+# Stands for an absent per-report or per-event array in the kernels (one signature each).
+_NONE = np.zeros(0)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class MetricFit:
     stratum_sd: float
     lag_effect: FloatArray
     lag_se: FloatArray
+    state: FitState
 
     def bias_interval(self, level: float = 0.90) -> tuple[FloatArray, FloatArray]:
         half = stats.t.ppf(0.5 + level / 2, self.bias_dof) * self.bias_se
@@ -107,6 +111,29 @@ class MetricFit:
         lo = np.sqrt(scaled / stats.chi2.ppf(0.5 + level / 2, self.sd_dof))
         hi = np.sqrt(scaled / stats.chi2.ppf(0.5 - level / 2, self.sd_dof))
         return lo, hi
+
+
+@dataclass(frozen=True)
+class FitState:
+    """Where a fit ended, for a refit of the same outlets to start from (``fit_metric``'s
+    ``start``): the parameters on the EM's scale and the hyperparameters.
+
+    ``event_error`` and ``stratum_delta`` (with the stratum prior's leans) are ``None`` when the
+    refit's events or stratum cells are not the fitted ones; those then start cold.
+    """
+
+    bias: FloatArray
+    log_var: FloatArray
+    event_error: FloatArray | None
+    stratum_delta: FloatArray | None
+    stratum_mean: FloatArray | None
+    stratum_var: float
+    lag_effect: FloatArray
+    hyper: _Hyper
+
+    def outlets_only(self) -> FitState:
+        """The state without what belongs to the fitted events and cells."""
+        return replace(self, event_error=None, stratum_delta=None, stratum_mean=None)
 
 
 @dataclass
@@ -132,6 +159,7 @@ def fit_metric(
     between_sd_floor: float | None = None,
     max_iter: int = 500,
     tol: float = 1e-4,
+    start: FitState | None = None,
 ) -> MetricFit:
     """Fit one metric by SQUAREM-accelerated EM, vectorised over reports, outlets and events.
 
@@ -139,7 +167,9 @@ def fit_metric(
     ``sd_floor`` bounds every outlet's spread from below (default: 1% of the residual spread):
     a source that copies the consensus would otherwise get zero spread and infinite weight.
     ``between_sd_floor`` bounds the between-outlet and between-group sd of bias from below
-    (default: 5% of the residual spread).
+    (default: 5% of the residual spread). ``start`` (a previous fit's ``state``, of the same
+    outlets) replaces the cold start of the parameters and hyperparameters: a refit of slightly
+    changed data then takes a fraction of the maps.
     """
     data, ra, rb, n_points = _points_first(data)
     o, w = data.outlet, data.weight
@@ -153,8 +183,8 @@ def fit_metric(
     centre = float(np.median(mid)) if mid.size else 0.0
     spread = max(float(np.median(np.abs(mid - centre))) * 1.4826, 1e-3) if mid.size else 1.0
     floor2 = (0.01 * spread if sd_floor is None else sd_floor) ** 2
-    start = np.nan_to_num(points, nan=centre, posinf=centre, neginf=centre)
-    b0 = group_sum(o, w * np.clip(start, centre - 3 * spread, centre + 3 * spread), n_out)
+    located = np.nan_to_num(points, nan=centre, posinf=centre, neginf=centre)
+    b0 = group_sum(o, w * np.clip(located, centre - 3 * spread, centre + 3 * spread), n_out)
     b0 = np.where(n_rep > 0, b0 / np.maximum(n_rep, 1e-12), centre)
     effects = data.effects if data.effects is not None else Effects.none(o.size)
     theta = np.concatenate(
@@ -183,6 +213,8 @@ def fit_metric(
     step.groups = _group_hyper(
         b0, spread**2 / np.maximum(n_rep, 1.0), group, data.n_groups, n_rep, step.between_floor2
     )
+    if start is not None:
+        theta = _warm(step, theta, start)
     iterations = 0
     # Hyperparameter rounds only need a rough EM solution; the last run is tight.
     for _ in range(_HYPER_ROUNDS):
@@ -223,6 +255,22 @@ def fit_metric(
     # One more step so the returned parameters and the hyperparameters come from one state.
     theta = step(theta)
     return _summarise(step, theta, iterations + used + 1, converged)
+
+
+def _warm(step: _EmStep, theta: FloatArray, start: FitState) -> FloatArray:
+    """``theta`` and the step's hyperparameters taken from ``start`` where it covers them."""
+    n_out, n_ev = step.data.n_outlets, step.data.n_events
+    u = theta[2 * n_out : 2 * n_out + n_ev]
+    delta, lam = step.unpack_effects(theta)
+    if start.event_error is not None:
+        u = start.event_error
+    if start.stratum_delta is not None and start.stratum_mean is not None:
+        delta, step.stratum_mean = start.stratum_delta, start.stratum_mean
+    if start.lag_effect.size == lam.size:
+        lam = start.lag_effect
+    step.groups, step.stratum_var = start.hyper, start.stratum_var
+    step.nu0, step.s0, step.event_var = start.hyper.nu0, start.hyper.s0, start.hyper.event_var
+    return np.concatenate([start.bias, start.log_var, u, delta, lam])
 
 
 def _points_first(data: MetricData) -> tuple[MetricData, FloatArray, FloatArray, int]:
@@ -278,13 +326,13 @@ class _Expectation:
     """Per-report E-step quantities; ``ew``, ``ewz``, ``ewz2``, ``omega`` and ``q`` carry the
     report weights.
 
+    ``m`` is the report's expected residual, ``off`` its effects' part of it;
     ``omega = E[w] / sigma^2`` is the report's precision and ``q = omega * (ytil - m)`` its
     weighted pull on the location, where ``ytil`` is the working response: the report's
     expected residual given its interval.
     """
 
     m: FloatArray
-    s: FloatArray
     off: FloatArray
     ew: FloatArray
     ewz: FloatArray
@@ -341,6 +389,9 @@ class _EmStep:
         self.stratum_mean = np.zeros(effects.n_cells)
         # Variance of a Student-t location estimate relative to a normal one.
         self.kappa = (df + 3.0) / (df + 1.0)
+        # Every report's stratum cell and lag bin, one past the last where it has none.
+        self.cell_code = np.where(effects.cell >= 0, effects.cell, effects.n_cells)
+        self.lag_code = np.where(effects.lag_bin >= 0, effects.lag_bin, effects.n_lag_bins)
         self.groups: _Hyper
         self.last: _Moments
 
@@ -360,68 +411,45 @@ class _EmStep:
     def offset(self, theta: FloatArray) -> FloatArray:
         return self.effects.offset(*self.unpack_effects(theta))
 
-    def moments(
-        self, za: FloatArray, rb: FloatArray, centre: FloatArray, scale: FloatArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Tilted moments of every report, given its standardised lower bound ``za`` and the
-        location and scale that standardise its upper bound ``rb``: points, then intervals."""
-        p = self.n_points
-        ew, ewz, ewz2 = np.empty_like(za), np.empty_like(za), np.empty_like(za)
-        ew[:p], ewz[:p], ewz2[:p] = point_moments(za[:p], self.df)
-        zb = rb[p:] - centre[p:]
-        zb /= scale[p:]
-        ew[p:], ewz[p:], ewz2[p:] = interval_moments(za[p:], zb, self.df)
-        return ew, ewz, ewz2
-
     def expect(self, theta: FloatArray) -> _Expectation:
-        """The E-step at ``theta``: each report's expected location, scale and tilted moments."""
-        o, e = self.data.outlet, self.data.event
+        """The E-step at ``theta``: each report's expected location and tilted moments."""
+        data = self.data
         b, sigma2, u = self.unpack(theta)
         off = self.offset(theta)
-        m = b[o]
-        m += u[e]
-        m += off
-        s = np.sqrt(sigma2)[o]
-        z = self.ra - m
-        z /= s
-        centre_sd = self.centre_sd(sigma2)
-        if centre_sd is None:
-            ew, ewz, ewz2 = self.moments(z, self.rb, m, s)
-        else:
-            # The weights are averaged over the event error's posterior, not taken at its mean,
-            # so a shift shared by the event's reports does not pass for noise of each.
-            ew, ewz, ewz2 = smoothed_moments(
-                lambda d: self.moments(z - d, self.rb, m + d * s, s), centre_sd
-            )
-        if self.weighted:
-            w = self.data.weight
-            ew *= w
-            ewz *= w
-            ewz2 *= w
-        omega = (1.0 / sigma2)[o]
-        omega *= ew
-        return _Expectation(m=m, s=s, off=off, ew=ew, ewz=ewz, ewz2=ewz2, omega=omega, q=ewz / s)
+        # The weights are averaged over the event error's posterior, not taken at its mean,
+        # so a shift shared by the event's reports does not pass for noise of each.
+        m, ew, ewz, ewz2, omega, q = expect(
+            self.ra,
+            self.rb,
+            data.outlet,
+            data.event,
+            off,
+            b,
+            sigma2,
+            u,
+            self.n_points,
+            self.df,
+            weight=data.weight if self.weighted else None,
+            u_precision=self.u_precision(sigma2),
+        )
+        return _Expectation(m=m, off=off, ew=ew, ewz=ewz, ewz2=ewz2, omega=omega, q=q)
 
-    def centre_sd(self, sigma2: FloatArray) -> FloatArray | None:
-        """Each report's posterior sd of its event error, in units of its scale, under the
-        normal model (every ``E[w] = 1``, so it is a function of theta alone); ``None`` when
-        the event error and the truths are fixed (no spread to average over)."""
+    def u_precision(self, sigma2: FloatArray) -> FloatArray | None:
+        """Each event error's posterior precision under the normal model (every ``E[w] = 1``,
+        so it is a function of theta alone); ``None`` when the event error and the truths are
+        fixed (no spread to average over)."""
         if self.event_var == 0 and not np.any(self.truth_var):
             return None
-        o, e = self.data.outlet, self.data.event
-        inv = (1.0 / sigma2)[o]
-        if self.weighted:
-            inv *= self.data.weight
         with np.errstate(divide="ignore"):
             prior_prec = 1.0 / (self.event_var + self.truth_var)
-        u_prec = prior_prec + group_sum(e, inv, self.data.n_events)
-        centre = u_prec[e]
-        centre *= sigma2[o]
-        return np.asarray(1.0 / np.sqrt(centre), dtype=np.float64)
+        weight = self.data.weight if self.weighted else _NONE
+        return event_precision(self.data.outlet, self.data.event, weight, sigma2, prior_prec)
 
     def __call__(self, theta: FloatArray) -> FloatArray:
         """One EM map. Every sum is written through ``q`` and parameter changes, so the
-        working response ``ytil`` itself is never formed: ``omega * (ytil - m) = q``."""
+        working response ``ytil`` itself is never formed: ``omega * (ytil - m) = q``. Each
+        update's sums are one compiled pass over the reports (``em_kernel.residual_sums``)
+        with the changes of the parameters updated before it."""
         data = self.data
         o, e = data.outlet, data.event
         n_out, n_ev = data.n_outlets, data.n_events
@@ -429,48 +457,51 @@ class _EmStep:
         delta, lam = self.unpack_effects(theta)
         fx = self.effects
         x = self.expect(theta)
-        omega, q = x.omega, x.q
+        # Changes per parameter, with a trailing zero for reports without a cell or lag bin.
+        du, db = np.zeros(n_ev), np.zeros(n_out)
+        ddelta, dlam = np.zeros(fx.n_cells + 1), np.zeros(fx.n_lag_bins + 1)
+        cell, lag = self.cell_code, self.lag_code
 
-        event_info = group_sum(e, omega, n_ev)
+        def sums(code: IntArray, n: int) -> tuple[FloatArray, FloatArray]:
+            return residual_sums(code, n, o, e, cell, lag, du, db, ddelta, dlam, x.omega, x.q)
+
+        # Event errors.
+        event_info, event_net = sums(e, n_ev)
         precision_e = 1.0 / (self.event_var + self.truth_var) + event_info
-        u_new = (group_sum(e, q, n_ev) + u * event_info) / precision_e
+        u_new = (event_net + u * event_info) / precision_e
         v_e = 1.0 / precision_e
+        du = u_new - u
 
-        shift = (u_new - u)[e]
-        weighted_shift = omega * shift
-        info = group_sum(o, omega, n_out)
-        pull = group_sum(o, q, n_out) - group_sum(o, weighted_shift, n_out) + b * info
+        # Biases.
+        info, net = sums(o, n_out)
         hyper = self.groups
         prior_mean = hyper.group_mean[self.group]
         prior_var = hyper.group_var[self.group]
-        b_new = (prior_mean / prior_var + pull) / (1.0 / prior_var + info)
+        b_new = (prior_mean / prior_var + net + b * info) / (1.0 / prior_var + info)
+        db = b_new - b
 
-        # shift: each report's location change so far; net: its weighted residual after it.
-        shift += (b_new - b)[o]
-        net = q - omega * shift
+        # Stratum deviations.
         delta_new = delta
         if fx.n_cells:
-            cell_info = fx.cell_sum(omega)
-            total = fx.cell_sum(net) + delta * cell_info
-            delta_new = fx.update_strata(total, cell_info, self.stratum_mean, self.stratum_var)
-            cell_shift = fx.offset(delta_new - delta, np.zeros(fx.n_lag_bins))
-            shift += cell_shift
-            net -= omega * cell_shift
+            cell_info, cell_net = (v[:-1] for v in sums(cell, fx.n_cells + 1))
+            delta_new = fx.update_strata(
+                cell_net + delta * cell_info, cell_info, self.stratum_mean, self.stratum_var
+            )
+            ddelta = np.append(delta_new - delta, 0.0)
+
+        # Lag effects.
         lam_new = lam
         if fx.n_lag_bins:
-            lag_info = fx.lag_sum(omega)
-            lam_new = fx.update_lag(fx.lag_sum(net) + lam * lag_info, lag_info)
-            shift += fx.offset(np.zeros(fx.n_cells), lam_new - lam)
+            lag_info, lag_net = (v[:-1] for v in sums(lag, fx.n_lag_bins + 1))
+            lam_new = fx.update_lag(lag_net + lam * lag_info, lag_info)
+            dlam = np.append(lam_new - lam, 0.0)
 
-        # Expected squared residual at the new location: m - m_new = -shift.
+        # Spreads: the expected squared residual at the new location, m - m_new = -shift.
         # The event error's variance is already in E[w z^2], averaged over its posterior.
-        spread = shift * shift
-        spread *= x.ew
-        ss = (
-            sigma2 * group_sum(o, x.ewz2, n_out)
-            - 2.0 * np.sqrt(sigma2) * group_sum(o, x.ewz * shift, n_out)
-            + group_sum(o, spread, n_out)
+        square, cross, moved = spread_sums(
+            n_out, o, e, cell, lag, du, db, ddelta, dlam, x.ew, x.ewz, x.ewz2
         )
+        ss = sigma2 * square - 2.0 * np.sqrt(sigma2) * cross + moved
         nu0, s0 = self.nu0[self.group], self.s0[self.group]
         sigma2_new = np.maximum((nu0 * s0**2 + ss) / (nu0 + self.n_rep), self.floor2)
         hyper = replace(hyper, event_var=self.event_var, nu0=self.nu0, s0=self.s0)
@@ -500,27 +531,30 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     # omega * (ytil - b - off), each report's weighted pull on its event error.
     pull = x.q + omega * u[e]
     u_without = (group_sum(e, pull, n_ev)[e] - pull) * v_without
-    scale = np.sqrt(sigma2[o] + v_without)
-    inverse = 1.0 / scale
-    # Standardised bounds are (bound - u_without - off - own) / scale.
-    ra = step.ra - u_without - x.off
-    rb = step.rb - u_without - x.off
-    weight = inverse * inverse
-    pull_weight = w * inverse if step.weighted else inverse
-    if step.weighted:
-        weight *= w
+    # Each report is standardised by (bound - u_without - off - own) / sqrt(sigma2 + v_without).
+    centre_shift = u_without + x.off
+    no_event = np.zeros(n_ev)
+    weight = w if step.weighted else None
     own = b.copy()
     info = np.zeros(n_out)
     for _ in range(_UNPOOLED_STEPS):
-        centre = own[o]
-        za = ra - centre
-        za *= inverse
-        ew, ewz, _ = step.moments(za, rb, centre, scale)
-        ewz *= pull_weight
-        ew *= weight
-        info = group_sum(o, ew, n_out)
+        *_, omega, q = expect(
+            step.ra,
+            step.rb,
+            o,
+            e,
+            centre_shift,
+            own,
+            sigma2,
+            no_event,
+            step.n_points,
+            step.df,
+            weight=weight,
+            extra_var=v_without,
+        )
+        info = group_sum(o, omega, n_out)
         # Each report's target is own + scale * E[wz] / E[w], weighted by E[w] / scale^2.
-        total = group_sum(o, ewz, n_out) + own * info
+        total = group_sum(o, q, n_out) + own * info
         own = np.where(info > 0, total / np.maximum(info, 1e-300), b)
     return own, step.kappa / np.maximum(info, 1e-300)
 
@@ -757,4 +791,14 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         lag_effect=lam,
         # The reference bin is held at zero; the others are known relative to it.
         lag_se=_lag_se(fx, omega, kappa),
+        state=FitState(
+            bias=b,
+            log_var=np.log(sigma2),
+            event_error=theta[2 * n_out : 2 * n_out + n_ev],
+            stratum_delta=delta,
+            stratum_mean=step.stratum_mean,
+            stratum_var=step.stratum_var,
+            lag_effect=lam,
+            hyper=hyper,
+        ),
     )

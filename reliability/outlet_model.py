@@ -40,7 +40,7 @@ from reliability.fusion import (
     fuse_events,
 )
 from reliability.intervals import report_interval, truth_interval, truth_point
-from reliability.metric_fit import MetricData, MetricFit, fit_metric
+from reliability.metric_fit import FitState, MetricData, MetricFit, fit_metric
 from reliability.params import (
     MetricLookup,
     OutletInfo,
@@ -231,6 +231,7 @@ class OutletModel:
         truths = _starting_truths(latent, scale) if unsupervised else None
         settled_points = truth_point(c_lo, c_hi)
         rounds = LATENT_ROUNDS if latent.height else 0
+        state = None
         for round_ in range(rounds + 1):
             frame = (
                 settled
@@ -242,7 +243,7 @@ class OutletModel:
             else:
                 assert truths is not None
                 points, strata = truths["t_lo"].to_numpy(), truths["stratum"].to_list()
-            params, groups, scores = self._fit_frame(
+            params, groups, scores, fitted = self._fit_frame(
                 metric,
                 scale,
                 frame,
@@ -250,9 +251,13 @@ class OutletModel:
                 registry,
                 event_priors(points, strata, scale, density=self.size_prior == "density"),
                 centre=unsupervised,
+                start=state,
             )
             if round_ == rounds:
                 break
+            # Each round starts where the last ended; the next round fits the settled and the
+            # latent reports, so this round's events and cells are its own only if it did too.
+            state = fitted if truths is not None else fitted.outlets_only()
             truths = self._latent_truths(MetricLookup(params, scores, groups), latent)
         return params, groups, scores
 
@@ -277,8 +282,10 @@ class OutletModel:
         priors: list[EventPrior],
         *,
         centre: bool,
-    ) -> tuple[MetricParams, list[GroupPrior], list[OutletScore]]:
-        """Fit reports whose events' truths (``t_lo``, ``t_hi``, ``t_var``) are given."""
+        start: FitState | None = None,
+    ) -> tuple[MetricParams, list[GroupPrior], list[OutletScore], FitState]:
+        """Fit reports whose events' truths (``t_lo``, ``t_hi``, ``t_var``) are given, from
+        ``start`` (see ``fit_metric``) if given; also return where the fit ended."""
         codes = (
             pl.concat([rep.select("outlet"), registry.select("outlet")])
             .unique()
@@ -347,6 +354,7 @@ class OutletModel:
             sd_floor=LOG_SD_FLOOR if scale is Scale.LOG else None,
             between_sd_floor=LOG_BETWEEN_SD_FLOOR if scale is Scale.LOG else None,
             max_iter=self.max_iter,
+            start=start,
         )
         if centre:
             fit = _zero_mean_bias(fit)
@@ -375,7 +383,7 @@ class OutletModel:
         )
         strata = stratum_biases(fit, effects, cell_strata, scale, len(names))
         scores = outlet_scores(metric, scale, fit, info, params, strata)
-        return params, group_priors(metric, fit, group_names), scores
+        return params, group_priors(metric, fit, group_names), scores, fit.state
 
     def _effects(self, frame: pl.DataFrame, outlet_idx: IntArray) -> tuple[Effects, list[str]]:
         """Stratum cells (outlet, stratum) and reporting-lag bins of the fitted reports."""
