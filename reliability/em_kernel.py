@@ -38,7 +38,6 @@ def expect(
     b: FloatArray,
     sigma2: FloatArray,
     u: FloatArray,
-    n_points: int,
     df: float,
     *,
     weight: FloatArray | None = None,
@@ -47,12 +46,12 @@ def expect(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """The E-step of every report ``i`` (outlet ``o``, event ``e``): its location
     ``m = b[o] + u[e] + off[i]``, scale ``s = sqrt(sigma2[o] + extra_var[i])`` and the tilted
-    moments ``E[w]``, ``E[w z]``, ``E[w z^2]`` of its residual interval ``[ra, rb]`` (the first
-    ``n_points`` are points) standardised by them, times ``weight``; then ``omega = E[w] / s^2``
+    moments ``E[w]``, ``E[w z]``, ``E[w z^2]`` of its residual interval ``[ra, rb]`` (a point
+    where ``ra == rb``) standardised by them, times ``weight``; then ``omega = E[w] / s^2``
     and ``q = E[w z] / s``. Returns ``(m, ew, ewz, ewz2, omega, q)``.
 
     With ``u_precision`` (per event) the moments are averaged over the two Gauss–Hermite nodes
-    ``u_e -+ 1 / sqrt(u_precision[e])`` of a normal event error (``tdist.smoothed_moments``).
+    ``u_e -+ 1 / sqrt(u_precision[e])`` of a normal event error (docs/model.md, section 5).
     """
     n = ra.size
     m, ew, ewz, ewz2, omega, q = (np.empty(n) for _ in range(6))
@@ -73,7 +72,6 @@ def expect(
         u,
         extra_var,
         u_precision,
-        n_points,
         df,
         closed,
         m,
@@ -116,7 +114,6 @@ def _expect_kernel(
     u: FloatArray,
     extra_var: FloatArray,
     u_precision: FloatArray,
-    n_points: int,
     df: float,
     closed: bool,
     m: FloatArray,
@@ -144,6 +141,7 @@ def _expect_kernel(
         inverse = 1.0 / math.sqrt(var)
         centre = b[o] + u[e] + off[i]
         m[i] = centre
+        point = ra[i] == rb[i]
         za = (ra[i] - centre) * inverse
         zb = (rb[i] - centre) * inverse
         spread = 1.0 / math.sqrt(u_precision[e] * var) if n_nodes == 2 else 0.0
@@ -154,7 +152,7 @@ def _expect_kernel(
         for node in range(n_nodes):
             # The location moved by d = -spread, +spread: the bounds move by -d.
             d = (2 * node - 1) * spread
-            if i < n_points:
+            if point:
                 z = za - d
                 w = (df + 1.0) / (df + z * z)
                 s_w += w

@@ -171,7 +171,7 @@ def fit_metric(
     outlets) replaces the cold start of the parameters and hyperparameters: a refit of slightly
     changed data then takes a fraction of the maps.
     """
-    data, ra, rb, n_points = _points_first(data)
+    ra, rb = _residual_bounds(data)
     o, w = data.outlet, data.weight
     n_out, n_ev = data.n_outlets, data.n_events
     group = np.where(data.outlet_group >= 0, data.outlet_group, data.n_groups)
@@ -198,7 +198,6 @@ def fit_metric(
         data,
         ra,
         rb,
-        n_points,
         group,
         n_rep,
         df,
@@ -273,28 +272,14 @@ def _warm(step: _EmStep, theta: FloatArray, start: FitState) -> FloatArray:
     return np.concatenate([start.bias, start.log_var, u, delta, lam])
 
 
-def _points_first(data: MetricData) -> tuple[MetricData, FloatArray, FloatArray, int]:
-    """The reports reordered with exact residuals first, their residual bounds, and how many.
-
-    Every update is a sum over reports, so their order does not matter; with the points first,
-    the E-step takes the cheap point formulas and the censored closed forms on two slices.
-    """
-    ra = data.lo - data.truth_hi[data.event] - data.offset
-    rb = data.hi - data.truth_lo[data.event] - data.offset
-    interval = ra != rb
-    rows = np.argsort(interval, kind="stable")
-    effects = data.effects.take(rows) if data.effects is not None else None
-    data = replace(
-        data,
-        outlet=data.outlet[rows],
-        event=data.event[rows],
-        lo=data.lo[rows],
-        hi=data.hi[rows],
-        offset=data.offset[rows],
-        weight=data.weight[rows],
-        effects=effects,
-    )
-    return data, ra[rows], rb[rows], int(interval.size - np.count_nonzero(interval))
+def _residual_bounds(data: MetricData) -> tuple[FloatArray, FloatArray]:
+    """Each report's residual interval ``[ra, rb]`` against its event's truth (a point where
+    ``ra == rb``)."""
+    ra = data.lo - data.truth_hi[data.event]
+    ra -= data.offset
+    rb = data.hi - data.truth_lo[data.event]
+    rb -= data.offset
+    return ra, rb
 
 
 def _squarem(
@@ -354,17 +339,13 @@ class _Moments:
 
 
 class _EmStep:
-    """The EM map over ``[b, log sigma^2, u]`` at fixed hyperparameters.
-
-    The first ``n_points`` reports are exact residuals (``ra == rb``), the rest intervals.
-    """
+    """The EM map over ``[b, log sigma^2, u]`` at fixed hyperparameters."""
 
     def __init__(
         self,
         data: MetricData,
         ra: FloatArray,
         rb: FloatArray,
-        n_points: int,
         group: IntArray,
         n_rep: FloatArray,
         df: float,
@@ -378,7 +359,6 @@ class _EmStep:
         truth_var: FloatArray,
     ) -> None:
         self.data, self.ra, self.rb, self.group, self.n_rep = data, ra, rb, group, n_rep
-        self.n_points = n_points
         self.df, self.nu0, self.s0, self.event_var = df, nu0, s0, event_var
         self.floor2, self.between_floor2 = floor2, between_floor2
         self.effects = effects
@@ -427,7 +407,6 @@ class _EmStep:
             b,
             sigma2,
             u,
-            self.n_points,
             self.df,
             weight=data.weight if self.weighted else None,
             u_precision=self.u_precision(sigma2),
@@ -547,7 +526,6 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
             own,
             sigma2,
             no_event,
-            step.n_points,
             step.df,
             weight=weight,
             extra_var=v_without,

@@ -18,11 +18,10 @@ from tests.test_em_step import _data
 INF = np.inf
 SHIFTED_A = np.array([-5.0, -1.0, 0.0, 0.3, 2.0, 7.0, -1.0, 0.5, -INF, 2.0, -INF, -6.0])
 SHIFTED_B = np.array([-5.0, -1.0, 0.0, 0.3, 2.0, 7.0, 2.0, 0.6, -3.0, INF, INF, -2.5])
-N_POINTS = 6
 
 
 def _standardised(
-    za: FloatArray, zb: FloatArray, spread: FloatArray, df: float, n_points: int = N_POINTS
+    za: FloatArray, zb: FloatArray, spread: FloatArray, df: float
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The kernel's moments of standardised bounds: one outlet of unit scale, one event per
     report whose posterior sd (in scale units) is ``spread``."""
@@ -38,7 +37,6 @@ def _standardised(
         np.zeros(1),
         np.ones(1),
         np.zeros(n),
-        n_points,
         df,
         u_precision=precision,
     )
@@ -67,7 +65,10 @@ def test_kernel_moments_equal_the_numpy_moments_at_two_nodes(df: float) -> None:
     za[n_points + 250 : n_points + 260] = 1e5
     zb[n_points + 250 : n_points + 260] = 1e5 + 1.0
     spread = rng.uniform(0.0, 0.6, n)
-    got = _standardised(za, zb, spread, df, n_points)
+    # Points and intervals interleaved: the kernel tells them apart per report.
+    rows = rng.permutation(n)
+    za, zb, spread = za[rows], zb[rows], spread[rows]
+    got = _standardised(za, zb, spread, df)
     want = _two_nodes(za, zb, spread, df)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-13)
@@ -82,7 +83,7 @@ def test_kernel_moments_without_spread_are_the_tilted_moments() -> None:
 def test_kernel_moments_in_the_normal_limit_add_the_centre_variance() -> None:
     z = np.array([-3.0, -0.5, 0.0, 1.2])
     spread = np.array([0.1, 0.3, 0.5, 0.2])
-    ew, ewz, ewz2 = _standardised(z, z, spread, 1e12, n_points=4)
+    ew, ewz, ewz2 = _standardised(z, z, spread, 1e12)
     np.testing.assert_allclose(ew, 1.0, rtol=1e-9)
     np.testing.assert_allclose(ewz, z, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ewz2, z * z + spread * spread, rtol=1e-9)
@@ -125,7 +126,6 @@ def test_weights_and_extra_variance_scale_the_precision_and_pull() -> None:
         b,
         sigma2,
         np.zeros(1),
-        80,
         4.0,
         weight=weight,
         extra_var=extra,
