@@ -369,9 +369,6 @@ class _EmStep:
         self.stratum_mean = np.zeros(effects.n_cells)
         # Variance of a Student-t location estimate relative to a normal one.
         self.kappa = (df + 3.0) / (df + 1.0)
-        # Every report's stratum cell and lag bin, one past the last where it has none.
-        self.cell_code = np.where(effects.cell >= 0, effects.cell, effects.n_cells)
-        self.lag_code = np.where(effects.lag_bin >= 0, effects.lag_bin, effects.n_lag_bins)
         self.groups: _Hyper
         self.last: _Moments
 
@@ -439,7 +436,8 @@ class _EmStep:
         # Changes per parameter, with a trailing zero for reports without a cell or lag bin.
         du, db = np.zeros(n_ev), np.zeros(n_out)
         ddelta, dlam = np.zeros(fx.n_cells + 1), np.zeros(fx.n_lag_bins + 1)
-        cell, lag = self.cell_code, self.lag_code
+        # Every report's stratum cell and lag bin, one past the last where it has none.
+        cell, lag = fx._cell_code, fx._lag_code
 
         def sums(code: IntArray, n: int) -> tuple[FloatArray, FloatArray]:
             return residual_sums(code, n, o, e, cell, lag, du, db, ddelta, dlam, x.omega, x.q)
@@ -502,16 +500,9 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
     data = step.data
     o, e, w = data.outlet, data.event, data.weight
     n_out, n_ev = data.n_outlets, data.n_events
-    b, sigma2, u = step.unpack(theta)
-    x = step.expect(theta)
-    omega = x.omega
-    precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(e, omega, n_ev)
-    v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
-    # omega * (ytil - b - off), each report's weighted pull on its event error.
-    pull = x.q + omega * u[e]
-    u_without = (group_sum(e, pull, n_ev)[e] - pull) * v_without
+    b, sigma2, _ = step.unpack(theta)
     # Each report is standardised by (bound - u_without - off - own) / sqrt(sigma2 + v_without).
-    centre_shift = u_without + x.off
+    centre_shift, v_without = _leave_one_out(step, theta)
     no_event = np.zeros(n_ev)
     weight = w if step.weighted else None
     own = b.copy()
@@ -535,6 +526,26 @@ def _unpooled(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]
         total = group_sum(o, q, n_out) + own * info
         own = np.where(info > 0, total / np.maximum(info, 1e-300), b)
     return own, step.kappa / np.maximum(info, 1e-300)
+
+
+def _leave_one_out(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each report's expected shift from its outlet's bias, with the event error learnt from
+    the other reports of its event, and that error's variance.
+
+    A function of its own so that the E-step's arrays are freed before the unpooled steps
+    allocate theirs: at ten million reports each is 80 MB.
+    """
+    e, n_ev = step.data.event, step.data.n_events
+    _, _, u = step.unpack(theta)
+    x = step.expect(theta)
+    omega = x.omega
+    precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(e, omega, n_ev)
+    v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
+    # omega * (ytil - b - off), each report's weighted pull on its event error.
+    pull = x.q + omega * u[e]
+    u_without = (group_sum(e, pull, n_ev)[e] - pull) * v_without
+    u_without += x.off
+    return u_without, v_without
 
 
 def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]:
@@ -724,6 +735,8 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     fx = step.effects
     x = step.expect(theta)
     off, omega, ytil = x.off, x.omega, x.ytil()
+    # The other moments are not needed below; the sandwich's temporaries take their place.
+    del x
     precision_e = 1.0 / (hyper.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     # Information about b_o: each report's Student-t efficiency, plus the uncertainty of the
     # shared event error that the other reports of its event leave.
