@@ -4,9 +4,11 @@ Each size n draws the ``core`` preset with n/500 outlets and n/5 events (so 10M 
 and 2M events). By default every event has a consensus; ``--latent`` sizes settle only
 ``--latent-share`` of them (10%) and fit the rest as latent consensus. The data are drawn
 once per configuration by a child process and cached as Parquet under ``--work``; each fit then
-runs in a fresh child process, so its peak RSS (``ru_maxrss``) is that of loading the frames
-and fitting, not of drawing them. ``fit`` runs with ``cv_folds=0``; cross-validation's cost is
-the time of ``cv_folds=5`` minus that fit (``--cv-sizes``).
+runs in a fresh child process, after a fit of a tiny data set that loads the compiled kernels,
+so its peak RSS (``ru_maxrss``) is that of loading the frames and fitting, not of drawing them.
+CPU time is printed beside wall time: on a shared machine it is the steadier figure. ``fit``
+runs with ``cv_folds=0``; cross-validation's cost is the time of ``cv_folds=5`` minus that fit
+(``--cv-sizes``).
 
 The phases are wall times of the model's own steps, timed by wrapping them: ``prep`` is
 ``_fit_frame`` outside ``fit_metric`` (polars joins, codes, the score table), ``EM`` the SQUAREM
@@ -140,7 +142,14 @@ def _instrument(totals: dict[str, float], calls: dict[str, int]) -> None:
             setattr(owner, name, _timed(totals, calls, label, getattr(owner, name)))
 
 
+def _warm_up() -> None:
+    """Fit a tiny data set first, so that loading (or compiling) the numba kernels is not timed."""
+    data = generate(preset("core", n_outlets=20, n_events=60, n_reports=300, p_consensus=0.5))
+    OutletModel(cv_folds=0).fit(data.reports, data.consensus, data.outlets)
+
+
 def _fit(directory: Path, cv_folds: int) -> None:
+    _warm_up()
     reports = pl.read_parquet(directory / "reports.parquet")
     consensus = pl.read_parquet(directory / "consensus.parquet")
     outlets = pl.read_parquet(directory / "outlets.parquet")
@@ -148,13 +157,15 @@ def _fit(directory: Path, cv_folds: int) -> None:
     totals: dict[str, float] = defaultdict(float)
     calls: dict[str, int] = defaultdict(int)
     _instrument(totals, calls)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     model = OutletModel(cv_folds=cv_folds).fit(reports, consensus, outlets)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     if cv_folds >= 2 and not model.diagnostics_:
         raise RuntimeError("cross-validation produced no diagnostics")
     result = {
         "wall": wall,
+        "cpu": cpu,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "loaded_rss_mib": loaded_rss,
         "phases": dict(totals),
@@ -215,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with_cv = _child(["--fit", str(directory), "--folds", str(args.folds)])["wall"]
         rows.append((n, share, fit, with_cv))
         print(
-            f"  n={n:,} consensus {share:.0%}: fit {fit['wall']:.2f} s, "
+            f"  n={n:,} consensus {share:.0%}: fit {fit['wall']:.2f} s (CPU {fit['cpu']:.2f} s), "
             f"peak RSS {fit['peak_rss_mib']:,.0f} MiB (frames loaded {fit['loaded_rss_mib']:,.0f})"
             + (f", fit+CV {with_cv:.2f} s" if with_cv else "")
             + f"\n    phases (s): {_phase_text(fit['phases'])}"

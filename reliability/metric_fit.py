@@ -20,10 +20,11 @@ from scipy import stats
 
 from reliability.drift import oldest_epochs, smooth, step_variance
 from reliability.effects import Effects
+from reliability.em_kernel import event_precision, expect, residual_sums, spread_sums
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
 from reliability.pooling import fit_group_sd_priors, paule_mandel
-from reliability.tdist import interval_moments, location_score, point_moments, smoothed_moments
+from reliability.tdist import location_score
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -33,6 +34,9 @@ _ROUGH = 30.0
 _UNPOOLED_STEPS = 8
 _MAX_EXTRAPOLATION = -8.0
 _MIN_VAR = 1e-10
+# Stands for an absent per-report or per-event array in the kernels (one signature each).
+_NONE = np.zeros(0)
+_NONE_CODES = np.zeros(0, dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ class MetricFit:
     period_effect: FloatArray
     period_se: FloatArray
     period_sd: float
+    state: FitState
     #: With drift (``Effects.n_epochs``): ``bias`` is the current bias, ``overall_bias`` the
     #: record-weighted mean of the epoch biases, ``drift_sd`` the random walk's step sd.
     drift_sd: float | None = None
@@ -117,6 +122,29 @@ class MetricFit:
         lo = np.sqrt(scaled / stats.chi2.ppf(0.5 + level / 2, self.sd_dof))
         hi = np.sqrt(scaled / stats.chi2.ppf(0.5 - level / 2, self.sd_dof))
         return lo, hi
+
+
+@dataclass(frozen=True)
+class FitState:
+    """Where a fit ended, for a refit of the same outlets to start from (``fit_metric``'s
+    ``start``): the parameters on the EM's scale and the hyperparameters.
+
+    ``event_error`` and ``stratum_delta`` (with the stratum prior's leans) are ``None`` when the
+    refit's events or stratum cells are not the fitted ones; those then start cold.
+    """
+
+    bias: FloatArray
+    log_var: FloatArray
+    event_error: FloatArray | None
+    stratum_delta: FloatArray | None
+    stratum_mean: FloatArray | None
+    stratum_var: float
+    lag_effect: FloatArray
+    hyper: _Hyper
+
+    def outlets_only(self) -> FitState:
+        """The state without what belongs to the fitted events and cells."""
+        return replace(self, event_error=None, stratum_delta=None, stratum_mean=None)
 
 
 @dataclass
@@ -142,6 +170,7 @@ def fit_metric(
     between_sd_floor: float | None = None,
     max_iter: int = 500,
     tol: float = 1e-4,
+    start: FitState | None = None,
 ) -> MetricFit:
     """Fit one metric by SQUAREM-accelerated EM, vectorised over reports, outlets and events.
 
@@ -149,9 +178,11 @@ def fit_metric(
     ``sd_floor`` bounds every outlet's spread from below (default: 1% of the residual spread):
     a source that copies the consensus would otherwise get zero spread and infinite weight.
     ``between_sd_floor`` bounds the between-outlet and between-group sd of bias from below
-    (default: 5% of the residual spread).
+    (default: 5% of the residual spread). ``start`` (a previous fit's ``state``, of the same
+    outlets) replaces the cold start of the parameters and hyperparameters: a refit of slightly
+    changed data then takes a fraction of the maps.
     """
-    data, ra, rb, n_points = _points_first(data)
+    ra, rb = _residual_bounds(data)
     o, w = data.outlet, data.weight
     n_out, n_ev = data.n_outlets, data.n_events
     group = np.where(data.outlet_group >= 0, data.outlet_group, data.n_groups)
@@ -163,8 +194,8 @@ def fit_metric(
     centre = float(np.median(mid)) if mid.size else 0.0
     spread = max(float(np.median(np.abs(mid - centre))) * 1.4826, 1e-3) if mid.size else 1.0
     floor2 = (0.01 * spread if sd_floor is None else sd_floor) ** 2
-    start = np.nan_to_num(points, nan=centre, posinf=centre, neginf=centre)
-    b0 = group_sum(o, w * np.clip(start, centre - 3 * spread, centre + 3 * spread), n_out)
+    located = np.nan_to_num(points, nan=centre, posinf=centre, neginf=centre)
+    b0 = group_sum(o, w * np.clip(located, centre - 3 * spread, centre + 3 * spread), n_out)
     b0 = np.where(n_rep > 0, b0 / np.maximum(n_rep, 1e-12), centre)
     effects = data.effects if data.effects is not None else Effects.none(o.size)
     theta = np.concatenate(
@@ -184,7 +215,6 @@ def fit_metric(
         data,
         ra,
         rb,
-        n_points,
         group,
         n_rep,
         df,
@@ -199,6 +229,8 @@ def fit_metric(
     step.groups = _group_hyper(
         b0, spread**2 / np.maximum(n_rep, 1.0), group, data.n_groups, n_rep, step.between_floor2
     )
+    if start is not None:
+        theta = _warm(step, theta, start)
     iterations = 0
     # Hyperparameter rounds only need a rough EM solution; the last run is tight.
     for _ in range(_HYPER_ROUNDS):
@@ -249,28 +281,33 @@ def fit_metric(
     return _summarise(step, theta, iterations + used + 1, converged)
 
 
-def _points_first(data: MetricData) -> tuple[MetricData, FloatArray, FloatArray, int]:
-    """The reports reordered with exact residuals first, their residual bounds, and how many.
+def _warm(step: _EmStep, theta: FloatArray, start: FitState) -> FloatArray:
+    """``theta`` and the step's hyperparameters taken from ``start`` where it covers them."""
+    n_out, n_ev = step.data.n_outlets, step.data.n_events
+    u = theta[2 * n_out : 2 * n_out + n_ev]
+    delta, lam = step.unpack_effects(theta)
+    if start.event_error is not None:
+        u = start.event_error
+    if start.stratum_delta is not None and start.stratum_mean is not None:
+        delta, step.stratum_mean = start.stratum_delta, start.stratum_mean
+    if start.lag_effect.size == lam.size:
+        lam = start.lag_effect
+    step.groups, step.stratum_var = start.hyper, start.stratum_var
+    step.nu0, step.s0, step.event_var = start.hyper.nu0, start.hyper.s0, start.hyper.event_var
+    # Period effects and drift deviations start cold: a refit's periods and epochs need not be
+    # the fitted ones.
+    rest = theta[2 * n_out + n_ev + delta.size + lam.size :]
+    return np.concatenate([start.bias, start.log_var, u, delta, lam, rest])
 
-    Every update is a sum over reports, so their order does not matter; with the points first,
-    the E-step takes the cheap point formulas and the censored closed forms on two slices.
-    """
-    ra = data.lo - data.truth_hi[data.event] - data.offset
-    rb = data.hi - data.truth_lo[data.event] - data.offset
-    interval = ra != rb
-    rows = np.argsort(interval, kind="stable")
-    effects = data.effects.take(rows) if data.effects is not None else None
-    data = replace(
-        data,
-        outlet=data.outlet[rows],
-        event=data.event[rows],
-        lo=data.lo[rows],
-        hi=data.hi[rows],
-        offset=data.offset[rows],
-        weight=data.weight[rows],
-        effects=effects,
-    )
-    return data, ra[rows], rb[rows], int(interval.size - np.count_nonzero(interval))
+
+def _residual_bounds(data: MetricData) -> tuple[FloatArray, FloatArray]:
+    """Each report's residual interval ``[ra, rb]`` against its event's truth (a point where
+    ``ra == rb``)."""
+    ra = data.lo - data.truth_hi[data.event]
+    ra -= data.offset
+    rb = data.hi - data.truth_lo[data.event]
+    rb -= data.offset
+    return ra, rb
 
 
 def _squarem(
@@ -302,13 +339,13 @@ class _Expectation:
     """Per-report E-step quantities; ``ew``, ``ewz``, ``ewz2``, ``omega`` and ``q`` carry the
     report weights.
 
+    ``m`` is the report's expected residual, ``off`` its effects' part of it;
     ``omega = E[w] / sigma^2`` is the report's precision and ``q = omega * (ytil - m)`` its
     weighted pull on the location, where ``ytil`` is the working response: the report's
     expected residual given its interval.
     """
 
     m: FloatArray
-    s: FloatArray
     off: FloatArray
     ew: FloatArray
     ewz: FloatArray
@@ -330,17 +367,13 @@ class _Moments:
 
 
 class _EmStep:
-    """The EM map over ``[b, log sigma^2, u]`` at fixed hyperparameters.
-
-    The first ``n_points`` reports are exact residuals (``ra == rb``), the rest intervals.
-    """
+    """The EM map over ``[b, log sigma^2, u]`` at fixed hyperparameters."""
 
     def __init__(
         self,
         data: MetricData,
         ra: FloatArray,
         rb: FloatArray,
-        n_points: int,
         group: IntArray,
         n_rep: FloatArray,
         df: float,
@@ -354,7 +387,6 @@ class _EmStep:
         truth_var: FloatArray,
     ) -> None:
         self.data, self.ra, self.rb, self.group, self.n_rep = data, ra, rb, group, n_rep
-        self.n_points = n_points
         self.df, self.nu0, self.s0, self.event_var = df, nu0, s0, event_var
         self.floor2, self.between_floor2 = floor2, between_floor2
         self.effects = effects
@@ -408,68 +440,44 @@ class _EmStep:
         fx = self.effects
         return fx.offset(np.zeros(fx.n_cells), np.zeros(fx.n_lag_bins), self.unpack_period(theta))
 
-    def moments(
-        self, za: FloatArray, rb: FloatArray, centre: FloatArray, scale: FloatArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Tilted moments of every report, given its standardised lower bound ``za`` and the
-        location and scale that standardise its upper bound ``rb``: points, then intervals."""
-        p = self.n_points
-        ew, ewz, ewz2 = np.empty_like(za), np.empty_like(za), np.empty_like(za)
-        ew[:p], ewz[:p], ewz2[:p] = point_moments(za[:p], self.df)
-        zb = rb[p:] - centre[p:]
-        zb /= scale[p:]
-        ew[p:], ewz[p:], ewz2[p:] = interval_moments(za[p:], zb, self.df)
-        return ew, ewz, ewz2
-
     def expect(self, theta: FloatArray) -> _Expectation:
-        """The E-step at ``theta``: each report's expected location, scale and tilted moments."""
-        o, e = self.data.outlet, self.data.event
+        """The E-step at ``theta``: each report's expected location and tilted moments."""
+        data = self.data
         b, sigma2, u = self.unpack(theta)
         off = self.offset(theta)
-        m = b[o]
-        m += u[e]
-        m += off
-        s = np.sqrt(sigma2)[o]
-        z = self.ra - m
-        z /= s
-        centre_sd = self.centre_sd(sigma2)
-        if centre_sd is None:
-            ew, ewz, ewz2 = self.moments(z, self.rb, m, s)
-        else:
-            # The weights are averaged over the event error's posterior, not taken at its mean,
-            # so a shift shared by the event's reports does not pass for noise of each.
-            ew, ewz, ewz2 = smoothed_moments(
-                lambda d: self.moments(z - d, self.rb, m + d * s, s), centre_sd
-            )
-        if self.weighted:
-            w = self.data.weight
-            ew *= w
-            ewz *= w
-            ewz2 *= w
-        omega = (1.0 / sigma2)[o]
-        omega *= ew
-        return _Expectation(m=m, s=s, off=off, ew=ew, ewz=ewz, ewz2=ewz2, omega=omega, q=ewz / s)
+        # The weights are averaged over the event error's posterior, not taken at its mean,
+        # so a shift shared by the event's reports does not pass for noise of each.
+        m, ew, ewz, ewz2, omega, q = expect(
+            self.ra,
+            self.rb,
+            data.outlet,
+            data.event,
+            off,
+            b,
+            sigma2,
+            u,
+            self.df,
+            weight=data.weight if self.weighted else None,
+            u_precision=self.u_precision(sigma2),
+        )
+        return _Expectation(m=m, off=off, ew=ew, ewz=ewz, ewz2=ewz2, omega=omega, q=q)
 
-    def centre_sd(self, sigma2: FloatArray) -> FloatArray | None:
-        """Each report's posterior sd of its event error, in units of its scale, under the
-        normal model (every ``E[w] = 1``, so it is a function of theta alone); ``None`` when
-        the event error and the truths are fixed (no spread to average over)."""
+    def u_precision(self, sigma2: FloatArray) -> FloatArray | None:
+        """Each event error's posterior precision under the normal model (every ``E[w] = 1``,
+        so it is a function of theta alone); ``None`` when the event error and the truths are
+        fixed (no spread to average over)."""
         if self.event_var == 0 and not np.any(self.truth_var):
             return None
-        o, e = self.data.outlet, self.data.event
-        inv = (1.0 / sigma2)[o]
-        if self.weighted:
-            inv *= self.data.weight
         with np.errstate(divide="ignore"):
             prior_prec = 1.0 / (self.event_var + self.truth_var)
-        u_prec = prior_prec + group_sum(e, inv, self.data.n_events)
-        centre = u_prec[e]
-        centre *= sigma2[o]
-        return np.asarray(1.0 / np.sqrt(centre), dtype=np.float64)
+        weight = self.data.weight if self.weighted else _NONE
+        return event_precision(self.data.outlet, self.data.event, weight, sigma2, prior_prec)
 
     def __call__(self, theta: FloatArray) -> FloatArray:
         """One EM map. Every sum is written through ``q`` and parameter changes, so the
-        working response ``ytil`` itself is never formed: ``omega * (ytil - m) = q``."""
+        working response ``ytil`` itself is never formed: ``omega * (ytil - m) = q``. Each
+        update's sums are one compiled pass over the reports (``em_kernel.residual_sums``)
+        with the changes of the parameters updated before it."""
         data = self.data
         o, e = data.outlet, data.event
         n_out, n_ev = data.n_outlets, data.n_events
@@ -477,39 +485,52 @@ class _EmStep:
         delta, lam = self.unpack_effects(theta)
         fx = self.effects
         x = self.expect(theta)
-        omega, q = x.omega, x.q
+        # Changes per parameter, with a trailing zero for reports without a cell or lag bin.
+        du, db = np.zeros(n_ev), np.zeros(n_out)
+        ddelta, dlam = np.zeros(fx.n_cells + 1), np.zeros(fx.n_lag_bins + 1)
+        # Every report's stratum cell and lag bin, one past the last where it has none.
+        cell, lag = fx._cell_code, fx._lag_code
 
-        event_info = group_sum(e, omega, n_ev)
+        # Every report's drift cell (an empty array without drift) and its changes.
+        epoch = _NONE_CODES if fx.epoch_cell is None else fx.epoch_cell
+        ddrift = np.zeros(fx.n_epoch_cells if epoch.size else 0)
+
+        def sums(code: IntArray, n: int) -> tuple[FloatArray, FloatArray]:
+            return residual_sums(
+                code, n, o, e, cell, lag, epoch, du, db, ddelta, dlam, ddrift, x.omega, x.q
+            )
+
+        # Event errors.
+        event_info, event_net = sums(e, n_ev)
         precision_e = 1.0 / (self.event_var + self.truth_var) + event_info
-        u_new = (group_sum(e, q, n_ev) + u * event_info) / precision_e
+        u_new = (event_net + u * event_info) / precision_e
         v_e = 1.0 / precision_e
+        du = u_new - u
 
-        shift = (u_new - u)[e]
-        weighted_shift = omega * shift
-        info = group_sum(o, omega, n_out)
-        pull = group_sum(o, q, n_out) - group_sum(o, weighted_shift, n_out) + b * info
+        # Biases.
+        info, net = sums(o, n_out)
         hyper = self.groups
         prior_mean = hyper.group_mean[self.group]
         prior_var = hyper.group_var[self.group]
-        b_new = (prior_mean / prior_var + pull) / (1.0 / prior_var + info)
+        b_new = (prior_mean / prior_var + net + b * info) / (1.0 / prior_var + info)
+        db = b_new - b
 
-        # shift: each report's location change so far; net: its weighted residual after it.
-        shift += (b_new - b)[o]
-        net = q - omega * shift
+        # Stratum deviations.
         delta_new = delta
         if fx.n_cells:
-            cell_info = fx.cell_sum(omega)
-            total = fx.cell_sum(net) + delta * cell_info
-            delta_new = fx.update_strata(total, cell_info, self.stratum_mean, self.stratum_var)
-            cell_shift = fx.offset(delta_new - delta, np.zeros(fx.n_lag_bins))
-            shift += cell_shift
-            net -= omega * cell_shift
-        drift_new = self.unpack_drift(theta)
+            cell_info, cell_net = (v[:-1] for v in sums(cell, fx.n_cells + 1))
+            delta_new = fx.update_strata(
+                cell_net + delta * cell_info, cell_info, self.stratum_mean, self.stratum_var
+            )
+            ddelta = np.append(delta_new - delta, 0.0)
+
+        # Drifting bias: the current bias and the epochs' deviations from it, jointly and
+        # exactly; the new current bias replaces the bias update.
+        drift = self.unpack_drift(theta)
+        drift_new = drift
         if fx.n_epochs:
-            # The current bias and the epochs' deviations from it, jointly and exactly.
-            drift = drift_new
-            epoch_info = fx.epoch_sum(omega)
-            total = fx.epoch_sum(net) + (np.repeat(b_new, fx.n_epochs) + drift) * epoch_info
+            epoch_info, epoch_net = sums(epoch, fx.n_epoch_cells)
+            total = epoch_net + (np.repeat(b_new, fx.n_epochs) + drift) * epoch_info
             beta, _ = smooth(
                 total.reshape(n_out, fx.n_epochs),
                 epoch_info.reshape(n_out, fx.n_epochs),
@@ -519,38 +540,35 @@ class _EmStep:
                 self.drift_var,
             )
             drift_new = (beta - beta[:, :1]).ravel()
-            epoch_shift = (beta[:, 0] - b_new)[o] + fx.drift_offset(drift_new - drift)
             b_new = beta[:, 0]
-            shift += epoch_shift
-            net -= omega * epoch_shift
+            db = b_new - b
+            ddrift = drift_new - drift
+
+        # Lag effects.
         lam_new = lam
         if fx.n_lag_bins:
-            lag_info = fx.lag_sum(omega)
-            lam_new = fx.update_lag(fx.lag_sum(net) + lam * lag_info, lag_info)
-            lag_shift = fx.offset(np.zeros(fx.n_cells), lam_new - lam)
-            shift += lag_shift
-            net -= omega * lag_shift
+            lag_info, lag_net = (v[:-1] for v in sums(lag, fx.n_lag_bins + 1))
+            lam_new = fx.update_lag(lag_net + lam * lag_info, lag_info)
+            dlam = np.append(lam_new - lam, 0.0)
+
+        # Period effects, jointly with the event errors; a period's change moves every report
+        # of its events, so it travels with the event errors' changes.
         period = self.unpack_period(theta)
         period_new = period
         if fx.n_periods:
-            # Each event's weighted residual net of everything but its error and period effect.
-            before = group_sum(e, net, n_ev) + event_info * (u_new + fx.event_period_value(period))
-            period_new, u_joint = fx.update_period(
+            _, event_net = sums(e, n_ev)
+            before = event_net + event_info * (u_new + fx.event_period_value(period))
+            period_new, u_new = fx.update_period(
                 before, event_info, self.event_var + self.truth_var, self.period_var
             )
-            shift += (u_joint - u_new)[e]
-            shift += fx.offset(np.zeros(fx.n_cells), np.zeros(fx.n_lag_bins), period_new - period)
-            u_new = u_joint
+            du = u_new - u + fx.event_period_value(period_new - period)
 
-        # Expected squared residual at the new location: m - m_new = -shift.
+        # Spreads: the expected squared residual at the new location, m - m_new = -shift.
         # The event error's variance is already in E[w z^2], averaged over its posterior.
-        spread = shift * shift
-        spread *= x.ew
-        ss = (
-            sigma2 * group_sum(o, x.ewz2, n_out)
-            - 2.0 * np.sqrt(sigma2) * group_sum(o, x.ewz * shift, n_out)
-            + group_sum(o, spread, n_out)
+        square, cross, moved = spread_sums(
+            n_out, o, e, cell, lag, epoch, du, db, ddelta, dlam, ddrift, x.ew, x.ewz, x.ewz2
         )
+        ss = sigma2 * square - 2.0 * np.sqrt(sigma2) * cross + moved
         nu0, s0 = self.nu0[self.group], self.s0[self.group]
         sigma2_new = np.maximum((nu0 * s0**2 + ss) / (nu0 + self.n_rep), self.floor2)
         hyper = replace(hyper, event_var=self.event_var, nu0=self.nu0, s0=self.s0)
@@ -565,7 +583,7 @@ class _EmStep:
 def _unpooled(
     step: _EmStep,
     theta: FloatArray,
-    units: tuple[IntArray, FloatArray, FloatArray] | None = None,
+    units: tuple[IntArray, IntArray, FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Each outlet's own bias estimate and its variance, for Paule–Mandel.
 
@@ -575,45 +593,68 @@ def _unpooled(
     each outlet's location is re-estimated by its own EM steps, against event errors learnt
     from the other reports of each event, with a Student-t efficiency variance.
 
-    ``units`` (each report's unit code, the units' starting locations, each report's known
-    offset beside its unit's location) re-estimates other units than outlets the same way.
+    ``units`` (each report's unit code, each unit's outlet, the units' starting locations,
+    each report's known offset beside its unit's location) re-estimates other units than
+    outlets the same way.
     """
     data = step.data
     o, e, w = data.outlet, data.event, data.weight
     n_ev = data.n_events
-    b, sigma2, u = step.unpack(theta)
-    x = step.expect(theta)
-    code, start, known = units if units is not None else (o, b, x.off)
+    b, sigma2, _ = step.unpack(theta)
+    code, unit_sigma2, start = o, sigma2, b
+    known = None
+    if units is not None:
+        code, unit_outlet, start, known = units
+        unit_sigma2 = sigma2[unit_outlet]
     n_units = start.size
+    # Each report is standardised by (bound - u_without - off - own) / sqrt(sigma2 + v_without).
+    centre_shift, v_without = _leave_one_out(step, theta, known)
+    no_event = np.zeros(n_ev)
+    weight = w if step.weighted else None
+    own = start.copy()
+    info = np.zeros(n_units)
+    for _ in range(_UNPOOLED_STEPS):
+        *_, omega, q = expect(
+            step.ra,
+            step.rb,
+            code,
+            e,
+            centre_shift,
+            own,
+            unit_sigma2,
+            no_event,
+            step.df,
+            weight=weight,
+            extra_var=v_without,
+        )
+        info = group_sum(code, omega, n_units)
+        # Each report's target is own + scale * E[wz] / E[w], weighted by E[w] / scale^2.
+        total = group_sum(code, q, n_units) + own * info
+        own = np.where(info > 0, total / np.maximum(info, 1e-300), start)
+    return own, step.kappa / np.maximum(info, 1e-300)
+
+
+def _leave_one_out(
+    step: _EmStep, theta: FloatArray, known: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Each report's expected shift from its unit's location, with the event error learnt from
+    the other reports of its event, and that error's variance; the rest of the shift is
+    ``known``, or the report's effects' offset.
+
+    A function of its own so that the E-step's arrays are freed before the unpooled steps
+    allocate theirs: at ten million reports each is 80 MB.
+    """
+    e, n_ev = step.data.event, step.data.n_events
+    _, _, u = step.unpack(theta)
+    x = step.expect(theta)
     omega = x.omega
     precision_e = 1.0 / (step.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     v_without = 1.0 / np.maximum(precision_e[e] - omega, 1e-300)
     # omega * (ytil - b - off), each report's weighted pull on its event error.
     pull = x.q + omega * u[e]
     u_without = (group_sum(e, pull, n_ev)[e] - pull) * v_without
-    scale = np.sqrt(sigma2[o] + v_without)
-    inverse = 1.0 / scale
-    # Standardised bounds are (bound - u_without - off - own) / scale.
-    ra = step.ra - u_without - known
-    rb = step.rb - u_without - known
-    weight = inverse * inverse
-    pull_weight = w * inverse if step.weighted else inverse
-    if step.weighted:
-        weight *= w
-    own = start.copy()
-    info = np.zeros(n_units)
-    for _ in range(_UNPOOLED_STEPS):
-        centre = own[code]
-        za = ra - centre
-        za *= inverse
-        ew, ewz, _ = step.moments(za, rb, centre, scale)
-        ewz *= pull_weight
-        ew *= weight
-        info = group_sum(code, ew, n_units)
-        # Each report's target is own + scale * E[wz] / E[w], weighted by E[w] / scale^2.
-        total = group_sum(code, ewz, n_units) + own * info
-        own = np.where(info > 0, total / np.maximum(info, 1e-300), start)
-    return own, step.kappa / np.maximum(info, 1e-300)
+    u_without += x.off if known is None else known
+    return u_without, v_without
 
 
 def _stratum_prior(step: _EmStep, theta: FloatArray) -> tuple[FloatArray, float]:
@@ -720,7 +761,7 @@ def _period_var(step: _EmStep, theta: FloatArray) -> float:
 
 def _overall_units(
     step: _EmStep, theta: FloatArray
-) -> tuple[IntArray, FloatArray, FloatArray] | None:
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray] | None:
     """With drift, the outlets' own biases for the group prior are constant over the record
     (offsets without the drift deviations). Taken on top of the fitted walk, they would be
     the current epoch's alone, pulled to the group by the walk itself, and the group's spread
@@ -729,7 +770,8 @@ def _overall_units(
     if not fx.n_epochs:
         return None
     b, _, _ = step.unpack(theta)
-    return step.data.outlet, b, fx.offset(*step.unpack_effects(theta), step.unpack_period(theta))
+    known = fx.offset(*step.unpack_effects(theta), step.unpack_period(theta))
+    return step.data.outlet, np.arange(b.size), b, known
 
 
 def _drift_prior(step: _EmStep, theta: FloatArray) -> float:
@@ -748,7 +790,8 @@ def _drift_prior(step: _EmStep, theta: FloatArray) -> float:
     drift = step.unpack_drift(theta)
     beta = np.repeat(b, fx.n_epochs) + drift
     known = fx.offset(*step.unpack_effects(theta), step.unpack_period(theta))
-    own, _ = _unpooled(step, theta, (fx.epoch_cell, beta, known))
+    unit_outlet = np.repeat(np.arange(b.size), fx.n_epochs)
+    own, _ = _unpooled(step, theta, (fx.epoch_cell, unit_outlet, beta, known))
     # The variance from the expected (Fisher) information, not the observed weights: a cell of
     # one report sits at its own centre, where the Student-t weight is at its maximum
     # (nu + 1) / nu, and its variance would come out a fifth too small. The moment equation
@@ -909,6 +952,8 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
     fx = step.effects
     x = step.expect(theta)
     off, omega, ytil = x.off, x.omega, x.ytil()
+    # The other moments are not needed below; the sandwich's temporaries take their place.
+    del x
     precision_e = 1.0 / (hyper.event_var + step.truth_var) + group_sum(e, omega, n_ev)
     # Information about b_o: each report's Student-t efficiency, plus the uncertainty of the
     # shared event error that the other reports of its event leave.
@@ -968,6 +1013,16 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         period_sd=float(np.sqrt(step.period_var)) if fx.n_periods else 0.0,
         drift_sd=drift_sd,
         overall_bias=overall,
+        state=FitState(
+            bias=b,
+            log_var=np.log(sigma2),
+            event_error=theta[2 * n_out : 2 * n_out + n_ev],
+            stratum_delta=delta,
+            stratum_mean=step.stratum_mean,
+            stratum_var=step.stratum_var,
+            lag_effect=lam,
+            hyper=hyper,
+        ),
     )
 
 

@@ -10,7 +10,6 @@ by ``k = sqrt((df + 2) / df)``. See docs/model.md, "Censored residuals".
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -113,28 +112,6 @@ def tilted_moments(
             za[interval], zb[interval], df
         )
     return ew, ewz, ewz2
-
-
-def smoothed_moments(
-    moments: Callable[[FloatArray], tuple[FloatArray, FloatArray, FloatArray]],
-    spread: FloatArray,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Tilted moments averaged over a normal shift of the location with sd ``spread``.
-
-    ``moments(d)`` gives the moments with every standardised bound moved by ``-d`` (the
-    location moved up by ``d`` scales), e.g. ``lambda d: tilted_moments(za - d, zb - d, df)``.
-    ``z`` is then measured from the shifted location, so the moments are those of the residual
-    from an uncertain centre: ``E[w z^2]`` includes the centre's variance ``spread^2``.
-    Two-point Gauss–Hermite quadrature (the mean at ``d = -+ spread``), exact for moments
-    cubic in the shift; with ``spread = 0`` it is ``moments(0)``.
-    """
-    # One node at a time: at millions of reports the temporaries dominate memory.
-    low = moments(-spread)
-    high = moments(spread)
-    for mean, other in zip(low, high, strict=True):
-        np.add(mean, other, out=mean)
-        np.multiply(mean, 0.5, out=mean)
-    return low
 
 
 def point_moments(z: FloatArray, df: float) -> tuple[FloatArray, FloatArray, FloatArray]:

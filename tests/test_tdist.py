@@ -13,7 +13,6 @@ from reliability.tdist import (
     _interval_moments,
     interval_moments,
     log_likelihood,
-    smoothed_moments,
     t_cdf,
     t_interval_prob,
     tilted_moments,
@@ -113,47 +112,6 @@ def test_tilted_moments_of_an_interval_shrink_to_its_point() -> None:
     assert ew[0] == pytest.approx(5.0 / 5.0, rel=1e-5)
     assert ewz[0] == pytest.approx(1.0, rel=1e-5)
     assert ewz2[0] == pytest.approx(1.0, rel=1e-5)
-
-
-SHIFTED_A = np.array([-5.0, -1.0, 0.0, 0.3, 2.0, 7.0, -1.0, 0.5, -INF, 2.0, -INF, -6.0])
-SHIFTED_B = np.array([-5.0, -1.0, 0.0, 0.3, 2.0, 7.0, 2.0, 0.6, -3.0, INF, INF, -2.5])
-
-
-def test_smoothed_moments_without_spread_are_the_tilted_moments() -> None:
-    got = smoothed_moments(
-        lambda d: tilted_moments(SHIFTED_A - d, SHIFTED_B - d, 4.0), np.zeros(SHIFTED_A.size)
-    )
-    for g, want in zip(got, tilted_moments(SHIFTED_A, SHIFTED_B, 4.0), strict=True):
-        np.testing.assert_array_equal(g, want)
-
-
-def test_smoothed_moments_in_the_normal_limit_add_the_centre_variance() -> None:
-    z = np.array([-3.0, -0.5, 0.0, 1.2])
-    spread = np.array([0.1, 0.3, 0.5, 0.2])
-    ew, ewz, ewz2 = smoothed_moments(lambda d: tilted_moments(z - d, z - d, 1e12), spread)
-    np.testing.assert_allclose(ew, 1.0, rtol=1e-9)
-    np.testing.assert_allclose(ewz, z, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(ewz2, z * z + spread * spread, rtol=1e-9)
-
-
-@pytest.mark.parametrize("spread", [0.2, 0.35])
-def test_smoothed_moments_match_fine_quadrature_over_the_shift(spread: float) -> None:
-    # The two-point rule against 80-point Gauss-Hermite over a N(0, spread^2) shift, at the
-    # spreads of a shared event error relative to report noise; plug-in moments (no spread)
-    # are off by 0.05-0.14 here.
-    shift = np.full(SHIFTED_A.size, spread)
-    got = np.stack(
-        smoothed_moments(lambda d: tilted_moments(SHIFTED_A - d, SHIFTED_B - d, 4.0), shift)
-    )
-    nodes, weights = np.polynomial.hermite_e.hermegauss(80)
-    weights /= weights.sum()
-    want = sum(
-        wk * np.stack(tilted_moments(SHIFTED_A - spread * xk, SHIFTED_B - spread * xk, 4.0))
-        for xk, wk in zip(nodes, weights, strict=True)
-    )
-    plug_in = np.stack(tilted_moments(SHIFTED_A, SHIFTED_B, 4.0))
-    assert np.max(np.abs(got - want)) < 0.01
-    assert np.sum(np.abs(got - want)) < 0.05 * np.sum(np.abs(plug_in - want))
 
 
 @pytest.mark.parametrize("df", [3.0, 4.0, 30.0, 100.0])
