@@ -37,7 +37,7 @@ SERIES_MAX_DF = 8
 #: The Gaussian smoothing kernel is cut where it falls below exp(-32) of its centre.
 SMOOTH_REACH_SDS = 8.0
 _TINY = 1e-300
-_FOLD = 1e200
+_BLOCK = 8
 _CF_EPS = 1e-16
 _CF_ITERATIONS = 400
 
@@ -195,27 +195,38 @@ def _posterior(
     for j in range(g):
         grid[j] = lower + j * step
     grid[g - 1] = upper
-    # Point claims: sum_i log(1 + z_i^2 / df) as the log of a running product, one logarithm
-    # per cell instead of one per claim and cell (the product is folded in before overflow).
+    inv_df = 1.0 / df
+    # Point claims: sum_i log(1 + z_i^2 / df) as the log of products over blocks of claims,
+    # one logarithm per cell and block instead of one per claim and cell. A block's product
+    # stays finite while every |z| < 1e19: z is a distance within the grid in units of a
+    # claim's scale, and the grid spans a few of the widest scales around the claims.
     offsets = 0.0
     for j in range(g):
         work[j] = 0.0
-        post[j] = 1.0
+    in_block = 0
     for i in range(lo.size):
         if lo[i] != hi[i]:
             continue
+        if in_block == 0:
+            for j in range(g):
+                post[j] = 1.0
         inv = 1.0 / scale[i]
         offsets += pdf_const - math.log(scale[i])
+        x = lo[i]
         for j in range(g):
-            z = (lo[i] - grid[j]) * inv
-            product = post[j] * (1.0 + z * z / df)
-            if product > _FOLD:
-                work[j] += math.log(product)
-                product = 1.0
-            post[j] = product
+            z = (x - grid[j]) * inv
+            post[j] *= 1.0 + z * z * inv_df
+        in_block += 1
+        if in_block == _BLOCK:
+            for j in range(g):
+                work[j] += math.log(post[j])
+            in_block = 0
+    if in_block:
+        for j in range(g):
+            work[j] += math.log(post[j])
     power = -(df + 1) / 2
     for j in range(g):
-        work[j] = offsets + power * (work[j] + math.log(post[j]))
+        work[j] = offsets + power * work[j]
     for i in range(lo.size):
         if lo[i] == hi[i]:
             continue
@@ -253,19 +264,18 @@ def _posterior(
 def _smooth(rows: FloatArray, g: int, sd_cells: float, out: FloatArray) -> None:
     """``rows[:g]`` convolved with a normal of ``sd_cells`` cells (zero beyond the grid)."""
     reach = min(g - 1, math.ceil(SMOOTH_REACH_SDS * sd_cells))
-    taps = np.empty(reach + 1)
-    norm = 0.0
-    for k in range(reach + 1):
-        taps[k] = math.exp(-0.5 * (k / sd_cells) ** 2)
-        norm += taps[k] if k == 0 else 2 * taps[k]
+    norm = 1.0
+    for k in range(1, reach + 1):
+        norm += 2 * math.exp(-0.5 * (k / sd_cells) ** 2)
+    centre = 1.0 / norm
     for j in range(g):
-        out[j] = 0.0
-    for j in range(g):
-        value = rows[j] / norm
-        if value == 0.0:
-            continue
-        for m in range(max(0, j - reach), min(g, j + reach + 1)):
-            out[m] += value * taps[abs(m - j)]
+        out[j] = rows[j] * centre
+    # One tap at a time over the whole grid: contiguous loops the compiler vectorises.
+    for k in range(1, reach + 1):
+        tap = math.exp(-0.5 * (k / sd_cells) ** 2) / norm
+        for j in range(g - k):
+            out[j] += tap * rows[j + k]
+            out[j + k] += tap * rows[j]
 
 
 @kernel
