@@ -31,6 +31,7 @@ from api.scoring import ScoringController
 from api.settings import CONFIG_ENV, Settings, load_settings
 from api.tables import TablesController, VersionBodies
 from reliability import __version__
+from reliability.fusion import warm_up
 from reliability.tablestore import TableStore
 
 DESCRIPTION = """\
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(registry.reload)
+        await anyio.to_thread.run_sync(warm_up)
         async with anyio.create_task_group() as tasks:
             if settings.reload_interval > 0:
                 tasks.start_soon(registry.poll, settings.reload_interval)

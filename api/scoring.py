@@ -23,7 +23,6 @@ from reliability.figures import FigureError, resolve_figure
 from reliability.outlet_model import UnknownMetricError
 from reliability.records import DEFAULT_METRIC, Report
 from reliability.results import Fusion, Score
-from reliability.scales import Scale
 
 #: Hard cap in the schema; the configured max_batch and max_fuse_reports apply below it.
 MAX_LIST = 10_000
@@ -137,8 +136,9 @@ def check_report(
     snapshot: NamedDependency[Snapshot], report: ReportIn, path: str
 ) -> list[FieldError]:
     """What the model would reject about ``report``, located at ``path`` in the request."""
-    params = next((m for m in snapshot.table.metrics if m.metric == report.metric), None)
-    if params is None:
+    try:
+        scale = snapshot.model.lookup(report.metric).scale
+    except UnknownMetricError:
         known = ", ".join(sorted(m.metric for m in snapshot.table.metrics))
         return [
             FieldError(
@@ -152,7 +152,7 @@ def check_report(
             low=report.low,
             high=report.high,
             text=report.text,
-            count=Scale(params.scale).is_count,
+            count=scale.is_count,
         )
     except FigureError as error:
         return [FieldError(path=f"{path}.{_figure_field(report)}", message=error.reason)]

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from reliability.event_prior import TabulatedPrior
 from reliability.fusion_kernel import fuse_sorted
+from reliability.intervals import report_interval
 from reliability.scales import Scale
 
 FloatArray = npt.NDArray[np.float64]
@@ -138,6 +139,19 @@ def fuse_event(
         spec.scale.is_count,
     )
     return FusedEvent(quantiles=quantiles[0], mean_natural=float(mean[0]), weights=weights)
+
+
+def warm_up() -> None:
+    """Load the compiled kernels (compiling them once per install), as a server starts.
+
+    The first call of a kernel in a process costs about a second even from the cache; a
+    server pays it here rather than in its first request.
+    """
+    grid = np.linspace(0.0, 10.0, 16)
+    prior = TabulatedPrior(grid, np.zeros(grid.size))
+    # A point and a censored claim: both branches of the likelihood.
+    lo, hi = report_interval(np.array([5.0, 1.0]), np.array([5.0, np.inf]), Scale.LOG)
+    fuse_event(lo, hi, np.zeros(2), np.ones(2), prior, FusionSpec(Scale.LOG, 4.0, 0.1))
 
 
 _FIRST_PRIOR = np.zeros(1, dtype=np.int64)
