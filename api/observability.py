@@ -50,6 +50,8 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: int = logging.INFO) -> None:
     """Send the API's and the server's logs to stderr as JSON lines."""
+    # Fields the JSON lines never show: the access log would look them up for every request.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     for name in ("reliability", "uvicorn", "uvicorn.error"):
