@@ -73,6 +73,42 @@ def test_single_event_path_matches_the_batched_path(
     np.testing.assert_allclose(got.weights, want.weights, rtol=0, atol=1e-12)
 
 
+def _random_event(
+    rng: np.random.Generator, scale: Scale
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Model-scale claims of 1-29 reports of mixed kinds, with biases and predictive scales."""
+    n = int(rng.integers(1, 30))
+    centre = rng.uniform(1, 7) if scale is Scale.LOG else rng.uniform(-3, 3)
+    x = centre + rng.uniform(-1.5, 1.5, n)
+    y = np.round(np.expm1(x)) if scale is Scale.LOG else x
+    kind = rng.integers(0, 4, n)  # exact, at least, at most, range
+    width = np.abs(y) * rng.uniform(0.1, 0.6, n) + 1
+    low = np.where(kind == 2, -np.inf, np.where(kind == 3, y - width, y))
+    high = np.where(kind == 1, np.inf, np.where(kind == 3, y + width, y))
+    if scale is Scale.LOG:
+        low = np.where(kind == 2, 0.0, np.maximum(low, 0.0))
+    lo, hi = report_interval(low, high, scale)
+    return lo, hi, rng.uniform(-0.5, 0.5, n), np.exp(rng.uniform(np.log(0.02), np.log(1.5), n))
+
+
+@pytest.mark.parametrize("event_sd", [0.0, 0.03, 0.15, 0.6])
+def test_the_default_grid_agrees_with_a_fine_one(event_sd: float) -> None:
+    """256 cells against 4096: the grid's error, not a different answer.
+
+    The FFT convolution this kernel replaced was off by up to several times the 90% spread on
+    such events at small event sds (benchmarks/RESULTS.md, "Compiled fusion").
+    """
+    rng = np.random.default_rng(1)
+    for k in range(60):
+        scale = Scale.LOG if k % 2 == 0 else Scale.LINEAR
+        lo, hi, bias, sd = _random_event(rng, scale)
+        coarse = fuse_event(lo, hi, bias, sd, PRIORS[scale], FusionSpec(scale, 4.0, event_sd))
+        fine = fuse_event(lo, hi, bias, sd, PRIORS[scale], FusionSpec(scale, 4.0, event_sd, 4096))
+        spread = float(fine.quantiles[-1] - fine.quantiles[0])
+        np.testing.assert_allclose(coarse.quantiles, fine.quantiles, rtol=0, atol=0.05 * spread)
+        np.testing.assert_allclose(coarse.weights, fine.weights, rtol=0, atol=0.05)
+
+
 @pytest.fixture(scope="module")
 def fitted() -> tuple[OutletModel, pl.DataFrame]:
     data = generate(preset("core", n_outlets=30, n_events=150, n_reports=900, seed=5))
