@@ -6,7 +6,6 @@ so 404s, 405s and errors raised before routing are counted, logged and carry a r
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -14,6 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -44,11 +44,14 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS})
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        # msgspec rather than json: the access log formats one entry per request.
+        return msgspec.json.encode(entry, enc_hook=str).decode()
 
 
 def configure_logging(level: int = logging.INFO) -> None:
     """Send the API's and the server's logs to stderr as JSON lines."""
+    # Fields the JSON lines never show: the access log would look them up for every request.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     for name in ("reliability", "uvicorn", "uvicorn.error"):
@@ -95,6 +98,21 @@ class Metrics:
             "Tables loaded (including the first).",
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration."""
+        # The labelled children, looked up once: ``labels()`` validates and locks every call.
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def table_loaded(self, version: str, created_at: datetime) -> None:
         self.table.info({"version": version, "created_at": created_at.isoformat()})
@@ -132,8 +150,7 @@ class RequestObserver:
             # unmatched paths share one label so scanners cannot blow up the label set
             route = scope.get("path_template") or "<unmatched>"
             method = scope["method"]
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.latency.labels(route, method).observe(elapsed)
+            self.metrics.observe(route, method, status, elapsed)
             access_log.info(
                 "request",
                 extra={

@@ -6,12 +6,21 @@ same body, served by the same server with the same workers; and ``POST /v1/fuse`
 reports. For a table of 100k outlets it measures the time to load it and the server's resident
 memory. Prints a Markdown section for ``benchmarks/RESULTS.md``.
 
+First, without a server or wrk, the same three requests are sent straight to the ASGI apps in
+this process (access log on, as served) and timed by this process's CPU time: on a machine
+shared with other jobs, where wrk's figures swing with the load, these ratios are what can be
+compared between runs. ``--in-process`` stops after them.
+
     .venv/bin/python benchmarks/bench_api.py --duration 10 --connections 32
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
 import os
 import re
 import shutil
@@ -25,11 +34,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
 
+from api.app import create_app
 from api.catalog import OutletCatalog
+from api.observability import configure_logging
+from api.settings import Settings
 from reliability.outlet_model import OutletModel
 from reliability.synth import generate, preset
 from reliability.table import ScoreTable
@@ -164,6 +177,77 @@ def _percentile(output: str, label: str) -> float:
     return float(match[1]) * _UNITS[match[2]]
 
 
+async def _asgi_post(app: Any, path: str, body: bytes) -> None:
+    """One POST through an ASGI app, as a server would deliver it."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    statuses = []
+
+    async def receive() -> Any:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    await app(scope, receive, send)
+    if statuses != [200]:
+        raise RuntimeError(f"{path} answered {statuses}")
+
+
+def in_process(tables: Path, score_body: bytes, fuse_body: bytes) -> dict[str, float]:
+    """Median CPU milliseconds per request of the trivial app, /v1/score and /v1/fuse."""
+    module, _, name = TRIVIAL_APP.partition(":")
+    trivial = getattr(importlib.import_module(module), name)
+
+    app = create_app(Settings(tables=str(tables), public_read=True, rate_limit=0))
+    cases = {
+        "trivial litestar": (trivial, "/v1/score", score_body, 2000),
+        "POST /v1/score": (app, "/v1/score", score_body, 2000),
+        "POST /v1/fuse (50 reports)": (app, "/v1/fuse", fuse_body, 400),
+    }
+
+    async def run() -> dict[str, float]:
+        out = {}
+        for name, (target, path, body, count) in cases.items():
+            for _ in range(count // 10):
+                await _asgi_post(target, path, body)
+            rounds = []
+            for _ in range(7):
+                started = time.process_time()
+                for _ in range(count):
+                    await _asgi_post(target, path, body)
+                rounds.append((time.process_time() - started) / count * 1e3)
+            out[name] = sorted(rounds)[len(rounds) // 2]
+        return out
+
+    async def serve() -> dict[str, float]:
+        async with app.lifespan():
+            return await run()
+
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+        # As served, every request formats its access-log line (here, to nowhere).
+        configure_logging()
+        try:
+            return asyncio.run(serve())
+        finally:
+            logging.getLogger("reliability").handlers.clear()
+
+
 def rss_mib(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     match = re.search(r"VmRSS:\s+(\d+) kB", status)
@@ -176,6 +260,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--outlets", type=int, default=100_000, help="outlets of the big table")
+    parser.add_argument("--in-process", action="store_true", help="only the in-process timing")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -197,6 +282,24 @@ def main() -> int:
             ]
         }
     )
+    load_in = os.getloadavg()
+    cpu = in_process(tables, score_body, fuse_body)
+    print(f"## API in process (bench_api.py), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    print(
+        f"nproc {os.cpu_count()}; load average before {load_in}, after {os.getloadavg()}; "
+        "median of 7 rounds, CPU ms per request through the ASGI app.\n"
+    )
+    print("| endpoint | CPU ms per request | req/s vs trivial (1 core) | latency vs score |")
+    print("|---|---:|---:|---:|")
+    for name, ms in cpu.items():
+        print(
+            f"| {name} | {ms:.3f} | {cpu['trivial litestar'] / ms:.0%} "
+            f"| {ms / cpu['POST /v1/score']:.2f}x |"
+        )
+    print()
+    if args.in_process:
+        shutil.rmtree(scratch)
+        return 0
     run = {"duration": args.duration, "connections": args.connections, "scratch": scratch}
     rows = []
     for kind in servers:

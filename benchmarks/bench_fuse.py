@@ -7,6 +7,10 @@ per-call time is reported (with the fastest and slowest round), as wall time and
 time of this process (less inflated than wall time on a machine shared with other jobs).
 Targets: ``fuse`` on 50 reports <= 1 ms, ``score`` <= 0.2 ms.
 
+Then the batched path (``fuse_events``, as cross-validation and latent-consensus fitting call
+it): the synthetic data's events, repeated up to ``--events`` events with their reports' fitted
+biases and scales, fused in one call; events per second by wall and CPU time.
+
     .venv/bin/python benchmarks/bench_fuse.py
 """
 
@@ -20,8 +24,12 @@ import timeit
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import polars as pl
 from accuracy import provenance
 
+from reliability.event_prior import TabulatedPrior
+from reliability.fusion import FusionSpec, ReportBatch, fuse_events
+from reliability.intervals import report_interval
 from reliability.outlet_model import OutletModel
 from reliability.records import Report
 from reliability.synth import generate, preset
@@ -65,6 +73,35 @@ def event_reports(model: OutletModel, n: int, censored: int, seed: int) -> list[
     return reports
 
 
+def event_batch(
+    model: OutletModel, reports: pl.DataFrame, n_events: int
+) -> tuple[ReportBatch, list[TabulatedPrior], FusionSpec]:
+    """The reports of ``reports``' first metric, their events repeated up to ``n_events``."""
+    metric = sorted(reports["metric"].unique().to_list())[0]
+    rep = reports.filter(pl.col("metric") == metric)
+    lookup = model.lookup(metric)
+    event = rep.select(pl.struct("event_id", "stratum").rank("dense") - 1).to_series()
+    codes = event.to_numpy().astype(np.intp)
+    per_copy = int(codes.max()) + 1
+    copies = -(-n_events // per_copy)
+    bias, scale, _ = lookup.expected_errors(
+        rep["outlet"], rep["stratum"], np.full(rep.height, np.nan)
+    )
+    lo, hi = report_interval(rep["low"].to_numpy(), rep["high"].to_numpy(), lookup.scale)
+    all_codes = (codes[None, :] + per_copy * np.arange(copies)[:, None]).ravel()
+    keep = all_codes < n_events
+    batch = ReportBatch(
+        event=all_codes[keep],
+        lo=np.tile(lo, copies)[keep],
+        hi=np.tile(hi, copies)[keep],
+        bias=np.tile(bias, copies)[keep],
+        scale=np.tile(scale, copies)[keep],
+        n_events=n_events,
+    )
+    p = lookup.params
+    return batch, lookup.priors, FusionSpec(lookup.scale, p.df, p.event_sd, model.grid_size)
+
+
 def per_call_ms(
     call: Callable[[], object], number: int, repeat: int, timer: Callable[[], float]
 ) -> tuple[float, ...]:
@@ -80,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--number", type=int, default=200, help="calls per timing round")
     parser.add_argument("--repeat", type=int, default=25, help="timing rounds")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--events", type=int, default=100_000, help="events of the batched run")
     args = parser.parse_args(argv)
     print(provenance())
 
@@ -114,6 +152,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {label} | {median:.3f} | {fastest:.3f} | {slowest:.3f} | {cpu:.3f} | {target} "
             f"| {verdict} |"
         )
+    batch, priors, spec = event_batch(model, data.reports, args.events)
+    prior_index = np.zeros(batch.n_events, dtype=np.intp)
+    first = batch.event < 100
+    warm = ReportBatch(
+        batch.event[first], batch.lo[first], batch.hi[first], batch.bias[first],
+        batch.scale[first], 100,
+    )  # fmt: skip
+    fuse_events(warm, priors, prior_index[:100], spec)
+    wall, cpu = time.perf_counter(), time.process_time()
+    fuse_events(batch, priors, prior_index, spec)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(
+        f"\nfuse_events: {batch.n_events:,} events, {batch.event.size:,} reports: "
+        f"{wall:.2f} s wall ({batch.n_events / wall:,.0f} events/s), "
+        f"{cpu:.2f} s CPU ({batch.n_events / cpu:,.0f} events/s)"
+    )
     print(f"\nload average after {os.getloadavg()}")
     return 0
 
