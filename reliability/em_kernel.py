@@ -14,6 +14,8 @@ equal the numpy formulas to rounding.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +29,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 # Stands for an absent per-report or per-event array in the kernels (one signature each).
 _NONE = np.zeros(0)
+#: Below this many reports per thread, starting threads costs more than it saves.
+_REPORTS_PER_THREAD = 100_000
 
 
 def expect(
@@ -60,28 +64,47 @@ def expect(
     weight = _NONE if weight is None else weight
     extra_var = _NONE if extra_var is None else extra_var
     u_precision = _NONE if u_precision is None else u_precision
-    if _expect_kernel(
-        ra,
-        rb,
-        outlet,
-        event,
-        off,
-        weight,
-        b,
-        sigma2,
-        u,
-        extra_var,
-        u_precision,
-        df,
-        closed,
-        m,
-        ew,
-        ewz,
-        ewz2,
-        omega,
-        q,
-        general,
-    ):
+
+    def pass_over(first: int, last: int) -> bool:
+        def cut(values: FloatArray) -> FloatArray:
+            return values[first:last] if values.size else values
+
+        return bool(
+            _expect_kernel(
+                ra[first:last],
+                rb[first:last],
+                outlet[first:last],
+                event[first:last],
+                off[first:last],
+                cut(weight),
+                b,
+                sigma2,
+                u,
+                cut(extra_var),
+                u_precision,
+                df,
+                closed,
+                m[first:last],
+                ew[first:last],
+                ewz[first:last],
+                ewz2[first:last],
+                omega[first:last],
+                q[first:last],
+                general[first:last],
+            )
+        )
+
+    # The kernel releases the GIL and each report's outputs are its own: large passes are
+    # split across the cores, each thread taking a contiguous run of reports.
+    n_parts = min(os.cpu_count() or 1, max(1, n // _REPORTS_PER_THREAD))
+    if n_parts == 1:
+        flagged = pass_over(0, n)
+    else:
+        cuts = np.linspace(0, n, n_parts + 1).astype(int)
+        with ThreadPoolExecutor(n_parts) as pool:
+            # Every part must run: any() on the lazy map would cancel the parts not yet started.
+            flagged = any(list(pool.map(pass_over, cuts[:-1], cuts[1:])))
+    if flagged:
         rows = np.flatnonzero(general)
         var = sigma2[outlet[rows]] + (extra_var[rows] if extra_var.size else 0.0)
         s = np.sqrt(var)

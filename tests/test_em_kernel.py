@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reliability import em_kernel
 from reliability.em_kernel import expect, residual_sums
 from reliability.metric_fit import FloatArray, fit_metric
 from reliability.tdist import tilted_moments
@@ -191,3 +192,29 @@ def test_a_warm_start_from_the_fit_itself_ends_where_the_cold_fit_did() -> None:
     np.testing.assert_allclose(warm.bias, cold.bias, rtol=0, atol=3e-4)
     np.testing.assert_allclose(warm.sd, cold.sd, rtol=0, atol=3e-4)
     assert warm.event_sd == pytest.approx(cold.event_sd, rel=0.02)
+
+
+def test_a_pass_split_across_threads_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(11)
+    n, n_ev = 300, 30
+    ra = rng.normal(0.0, 1.0, n)
+    # Points, intervals and a few far bounds that take the general (numpy) path.
+    rb = ra + np.where(np.arange(n) % 3 == 0, 0.0, rng.uniform(0.1, 1.0, n))
+    rb[::50] = 40.0
+    outlet = rng.integers(0, 4, n).astype(np.intp)
+    event = rng.integers(0, n_ev, n).astype(np.intp)
+    args = (ra, rb, outlet, event, rng.normal(0, 0.2, n), rng.normal(0, 0.3, 4))
+    weight, extra_var = rng.uniform(0.2, 1.0, n), rng.uniform(0.0, 0.5, n)
+    u_precision = rng.uniform(1.0, 9.0, n_ev)
+    sigma2, u = np.array([0.5, 1.0, 2.0, 0.25]), rng.normal(0, 0.1, n_ev)
+    monkeypatch.setattr(em_kernel, "_REPORTS_PER_THREAD", 10**9)
+    whole = expect(
+        *args, sigma2, u, 3.0, weight=weight, extra_var=extra_var, u_precision=u_precision
+    )
+    monkeypatch.setattr(em_kernel, "_REPORTS_PER_THREAD", 70)
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    split = expect(
+        *args, sigma2, u, 3.0, weight=weight, extra_var=extra_var, u_precision=u_precision
+    )
+    for got, want in zip(split, whole, strict=True):
+        np.testing.assert_array_equal(got, want)

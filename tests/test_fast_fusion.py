@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reliability import fusion
 from reliability.event_prior import LAST_SPIKE, SPIKE_SD, TabulatedPrior, build_event_prior
 from reliability.fusion import FusionSpec, ReportBatch, fuse_event, fuse_events
 from reliability.intervals import report_interval
@@ -158,3 +159,31 @@ def test_fuse_and_score_answer_as_the_frame_path(fitted: tuple[OutletModel, pl.D
     alone = model.fuse_frame(frame[1:2]).row(0, named=True)
     assert scored.estimate == alone["estimate"]
     assert scored.mean == pytest.approx(alone["mean"], rel=1e-9)
+
+
+def test_a_batch_split_across_threads_answers_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    n_events = 40
+    event = np.repeat(np.arange(n_events), rng.integers(1, 6, n_events))
+    rng.shuffle(event)
+    x = rng.uniform(1, 6, n_events)[event] + rng.normal(0, 0.3, event.size)
+    y = np.round(np.expm1(x)).astype(np.float64)
+    lo, hi = report_interval(y, y, Scale.LOG)
+    batch = ReportBatch(
+        event=event,
+        lo=lo,
+        hi=hi,
+        bias=rng.normal(0, 0.1, event.size),
+        scale=rng.uniform(0.1, 0.5, event.size),
+        n_events=n_events,
+    )
+    spec = FusionSpec(Scale.LOG, 4.0, 0.1)
+    index = np.zeros(n_events, dtype=np.intp)
+    monkeypatch.setattr(fusion, "_EVENTS_PER_THREAD", 10**9)
+    whole = fuse_events(batch, [PRIORS[Scale.LOG]], index, spec)
+    monkeypatch.setattr(fusion, "_EVENTS_PER_THREAD", 7)
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    split = fuse_events(batch, [PRIORS[Scale.LOG]], index, spec)
+    np.testing.assert_array_equal(split.quantiles, whole.quantiles)
+    np.testing.assert_array_equal(split.mean_natural, whole.mean_natural)
+    np.testing.assert_array_equal(split.weights, whole.weights)
