@@ -30,7 +30,7 @@ BoolArray = npt.NDArray[np.bool_]
 # Stands for an absent per-report or per-event array in the kernels (one signature each).
 _NONE = np.zeros(0)
 #: Below this many reports per thread, starting threads costs more than it saves.
-_REPORTS_PER_THREAD = 100_000
+_REPORTS_PER_THREAD = 25_000
 
 
 def expect(

@@ -34,7 +34,7 @@ IntArray = npt.NDArray[np.intp]
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _LEVELS = np.array(QUANTILES)
 #: Below this many events per thread, starting threads costs more than it saves.
-_EVENTS_PER_THREAD = 5_000
+_EVENTS_PER_THREAD = 1_000
 
 
 @dataclass(frozen=True)
