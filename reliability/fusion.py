@@ -16,8 +16,6 @@ batch alike; this module arranges the arrays. See docs/model.md, "Fusion".
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +24,7 @@ import numpy.typing as npt
 from reliability.event_prior import TabulatedPrior
 from reliability.fusion_kernel import fuse_sorted
 from reliability.intervals import report_interval
+from reliability.jit import in_runs
 from reliability.scales import Scale
 
 FloatArray = npt.NDArray[np.float64]
@@ -126,15 +125,8 @@ def fuse_events(
             spec.scale.is_count,
         )
 
-    # The kernel releases the GIL: large batches (cross-validation, latent rounds) are split
-    # across the cores, each thread fusing a contiguous run of events.
-    n_parts = min(os.cpu_count() or 1, max(1, batch.n_events // _EVENTS_PER_THREAD))
-    cuts = np.linspace(0, batch.n_events, n_parts + 1).astype(int)
-    if n_parts == 1:
-        parts = [part(0, batch.n_events)]
-    else:
-        with ThreadPoolExecutor(n_parts) as pool:
-            parts = list(pool.map(part, cuts[:-1], cuts[1:]))
+    # Large batches (cross-validation, latent rounds) are split across the cores.
+    parts = in_runs(batch.n_events, _EVENTS_PER_THREAD, part)
     quantiles, mean, pit, weights_sorted = (np.concatenate(v) for v in zip(*parts, strict=True))
     weights = np.empty(order.size)
     weights[order] = weights_sorted
