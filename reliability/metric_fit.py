@@ -249,11 +249,10 @@ def fit_metric(
         )
         s0 = np.maximum(s0, np.sqrt(floor2))
         b, sigma2, u = step.unpack(theta)
-        mean = b[o] + effects.drift_offset(step.unpack_drift(theta)) if effects.n_epochs else b[o]
         event_sd = fit_event_sd(
             ra,
             rb,
-            mean + step.period_offset(theta) if effects.n_periods else mean,
+            b[o] + step.offset(theta),
             np.sqrt(sigma2[o]),
             data.event,
             u,
@@ -434,11 +433,6 @@ class _EmStep:
         if self.effects.n_epochs:
             off += self.effects.drift_offset(self.unpack_drift(theta))
         return off
-
-    def period_offset(self, theta: FloatArray) -> FloatArray:
-        """Each report's period effect alone."""
-        fx = self.effects
-        return fx.offset(np.zeros(fx.n_cells), np.zeros(fx.n_lag_bins), self.unpack_period(theta))
 
     def expect(self, theta: FloatArray) -> _Expectation:
         """The E-step at ``theta``: each report's expected location and tilted moments."""

@@ -111,3 +111,11 @@ def test_switching_the_extensions_off_gives_the_core_model() -> None:
     np.testing.assert_allclose(
         [s.sd.estimate for s in off.outlets_], [s.sd.estimate for s in core.outlets_], rtol=1e-12
     )
+
+
+def test_event_error_is_judged_after_the_stratum_biases(
+    planted: SynthData, fitted: OutletModel
+) -> None:
+    # The militant outlets' +0.5 on side_b is a stratum bias; left in the residuals of the
+    # event-sd fit it passed for shared event error and gave 0.148 against the planted 0.1.
+    assert fitted.metrics_["killed"].event_sd == pytest.approx(planted.truth.tau_u, rel=0.2)
