@@ -20,7 +20,7 @@ from scipy import stats
 
 from reliability.drift import oldest_epochs, smooth, step_variance
 from reliability.effects import Effects
-from reliability.em_kernel import event_precision, expect, residual_sums, spread_sums
+from reliability.em_kernel import event_precision, expect, pair_sums, residual_sums, spread_sums
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
 from reliability.pooling import fit_group_sd_priors, paule_mandel
@@ -627,9 +627,9 @@ def _unpooled(
             weight=weight,
             extra_var=v_without,
         )
-        info = group_sum(code, omega, n_units)
+        info, pull = pair_sums(code, n_units, omega, q)
         # Each report's target is own + scale * E[wz] / E[w], weighted by E[w] / scale^2.
-        total = group_sum(code, q, n_units) + own * info
+        total = pull + own * info
         own = np.where(info > 0, total / np.maximum(info, 1e-300), start)
     return own, step.kappa / np.maximum(info, 1e-300)
 
