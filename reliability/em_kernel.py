@@ -9,11 +9,17 @@ The E-step takes the closed forms of ``tdist.point_moments`` and ``tdist._even_i
 the few intervals those do not cover (odd or large ``df``, a finite bound beyond ``|z| = 8``,
 no usable mass) are flagged and recomputed by ``tdist._interval_moments``, so the results
 equal the numpy formulas to rounding.
+
+A pass over more than ``_REPORTS_PER_THREAD`` reports per core is split into contiguous runs of
+reports, one thread each (``jit.in_runs``). The E-step's outputs are per report, so a split
+pass equals one pass bit for bit; the grouped sums are each run's partial sums added in run
+order, which differs from one pass in rounding only (a few ulps of the sums).
 """
 
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +30,7 @@ from reliability.tdist import _CLOSED_FORM_MAX_DF, _CLOSED_FORM_MAX_Z, _interval
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
+A = TypeVar("A", FloatArray, IntArray)
 
 # Stands for an absent per-report or per-event array in the kernels (one signature each).
 _NONE = np.zeros(0)
@@ -64,9 +71,6 @@ def expect(
     u_precision = _NONE if u_precision is None else u_precision
 
     def pass_over(first: int, last: int) -> bool:
-        def cut(values: FloatArray) -> FloatArray:
-            return values[first:last] if values.size else values
-
         return bool(
             _expect_kernel(
                 ra[first:last],
@@ -74,11 +78,11 @@ def expect(
                 outlet[first:last],
                 event[first:last],
                 off[first:last],
-                cut(weight),
+                _cut(weight, first, last),
                 b,
                 sigma2,
                 u,
-                cut(extra_var),
+                _cut(extra_var, first, last),
                 u_precision,
                 df,
                 closed,
@@ -224,13 +228,39 @@ def _expect_kernel(
     return flagged
 
 
-@kernel
+def _cut(values: A, first: int, last: int) -> A:
+    """A run of a per-report array; an empty one stands for none and stays empty."""
+    return values[first:last] if values.size else values
+
+
+def _added(parts: list[tuple[FloatArray, ...]]) -> tuple[FloatArray, ...]:
+    """The runs' partial sums added in run order (the runs themselves when there is one)."""
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.sum(column, axis=0) for column in zip(*parts, strict=True))
+
+
 def event_precision(
     outlet: IntArray, event: IntArray, weight: FloatArray, sigma2: FloatArray, prior: FloatArray
 ) -> FloatArray:
     """``prior[e] + sum_{i in e} a_i / sigma_o^2``: each event error's posterior precision under
     the normal model (``weight`` empty for unit weights)."""
-    out = prior.copy()
+
+    def run(first: int, last: int) -> tuple[FloatArray]:
+        sums = _precision_kernel(
+            outlet[first:last], event[first:last], _cut(weight, first, last), sigma2, prior.size
+        )
+        return (sums,)
+
+    (sums,) = _added(in_runs(outlet.size, _REPORTS_PER_THREAD, run))
+    return prior + sums
+
+
+@kernel
+def _precision_kernel(
+    outlet: IntArray, event: IntArray, weight: FloatArray, sigma2: FloatArray, n: int
+) -> FloatArray:
+    out = np.zeros(n)
     weighted = weight.size > 0
     for i in range(outlet.size):
         a = weight[i] if weighted else 1.0
@@ -238,7 +268,30 @@ def event_precision(
     return out
 
 
+def pair_sums(
+    code: IntArray, n: int, x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """``x`` and ``y`` summed by ``code`` into ``n`` bins, in one pass split across the cores."""
+
+    def run(first: int, last: int) -> tuple[FloatArray, FloatArray]:
+        return _pair_kernel(code[first:last], n, x[first:last], y[first:last])
+
+    sx, sy = _added(in_runs(code.size, _REPORTS_PER_THREAD, run))
+    return sx, sy
+
+
 @kernel
+def _pair_kernel(
+    code: IntArray, n: int, x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    sx = np.zeros(n)
+    sy = np.zeros(n)
+    for i in range(code.size):
+        sx[code[i]] += x[i]
+        sy[code[i]] += y[i]
+    return sx, sy
+
+
 def residual_sums(
     code: IntArray,
     n: int,
@@ -261,6 +314,46 @@ def residual_sums(
     zero), plus ``ddrift[epoch]`` where ``epoch`` (each report's drift cell) is not empty.
     ``cell`` and ``lag`` point at a trailing zero of ``ddelta`` and ``dlam`` where a report
     has none."""
+
+    def run(first: int, last: int) -> tuple[FloatArray, FloatArray]:
+        return _residual_kernel(
+            code[first:last],
+            n,
+            outlet[first:last],
+            event[first:last],
+            cell[first:last],
+            lag[first:last],
+            _cut(epoch, first, last),
+            du,
+            db,
+            ddelta,
+            dlam,
+            ddrift,
+            omega[first:last],
+            q[first:last],
+        )
+
+    info, net = _added(in_runs(code.size, _REPORTS_PER_THREAD, run))
+    return info, net
+
+
+@kernel
+def _residual_kernel(
+    code: IntArray,
+    n: int,
+    outlet: IntArray,
+    event: IntArray,
+    cell: IntArray,
+    lag: IntArray,
+    epoch: IntArray,
+    du: FloatArray,
+    db: FloatArray,
+    ddelta: FloatArray,
+    dlam: FloatArray,
+    ddrift: FloatArray,
+    omega: FloatArray,
+    q: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
     info = np.zeros(n)
     net = np.zeros(n)
     for i in range(code.size):
@@ -273,7 +366,6 @@ def residual_sums(
     return info, net
 
 
-@kernel
 def spread_sums(
     n: int,
     outlet: IntArray,
@@ -293,12 +385,52 @@ def spread_sums(
     """Per outlet: ``sum E[w z^2]``, ``sum E[w z] shift`` and ``sum E[w] shift^2``, the three
     terms of the expected squared residual at the new location (``shift`` as in
     :func:`residual_sums`, every parameter changed)."""
+
+    def run(first: int, last: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return _spread_kernel(
+            n,
+            outlet[first:last],
+            event[first:last],
+            cell[first:last],
+            lag[first:last],
+            _cut(epoch, first, last),
+            du,
+            db,
+            ddelta,
+            dlam,
+            ddrift,
+            ew[first:last],
+            ewz[first:last],
+            ewz2[first:last],
+        )
+
+    square, cross, moved = _added(in_runs(outlet.size, _REPORTS_PER_THREAD, run))
+    return square, cross, moved
+
+
+@kernel
+def _spread_kernel(
+    n: int,
+    outlet: IntArray,
+    event: IntArray,
+    cell: IntArray,
+    lag: IntArray,
+    epoch: IntArray,
+    du: FloatArray,
+    db: FloatArray,
+    ddelta: FloatArray,
+    dlam: FloatArray,
+    ddrift: FloatArray,
+    ew: FloatArray,
+    ewz: FloatArray,
+    ewz2: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     square = np.zeros(n)
     cross = np.zeros(n)
     moved = np.zeros(n)
     for i in range(outlet.size):
         o = outlet[i]
-        # Written out as in residual_sums: a shared kernel for the shift is not inlined, and
+        # Written out as in _residual_kernel: a shared kernel for the shift is not inlined, and
         # the call cost 40% of the EM's time at 1M reports.
         shift = du[event[i]] + db[o] + ddelta[cell[i]] + dlam[lag[i]]
         if epoch.size:

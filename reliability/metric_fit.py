@@ -20,7 +20,7 @@ from scipy import stats
 
 from reliability.drift import oldest_epochs, smooth, step_variance
 from reliability.effects import Effects
-from reliability.em_kernel import event_precision, expect, residual_sums, spread_sums
+from reliability.em_kernel import event_precision, expect, pair_sums, residual_sums, spread_sums
 from reliability.event_error import fit_event_sd
 from reliability.grouped import group_sum
 from reliability.pooling import fit_group_sd_priors, paule_mandel
@@ -32,6 +32,9 @@ IntArray = npt.NDArray[np.intp]
 _HYPER_ROUNDS = 8
 _ROUGH = 30.0
 _UNPOOLED_STEPS = 8
+#: The unpooled steps stop early once no unit's location moves by this fraction of its standard
+#: error in a step.
+_UNPOOLED_TOL = 1e-3
 _MAX_EXTRAPOLATION = -8.0
 _MIN_VAR = 1e-10
 # Stands for an absent per-report or per-event array in the kernels (one signature each).
@@ -232,12 +235,13 @@ def fit_metric(
     if start is not None:
         theta = _warm(step, theta, start)
     iterations = 0
+    own: FloatArray | None = None
     # Hyperparameter rounds only need a rough EM solution; the last run is tight.
     for _ in range(_HYPER_ROUNDS):
         theta, used, _ = _squarem(step, theta, max_iter, _ROUGH * tol * spread)
         iterations += used
         theta = _centre_periods(step, theta)
-        own, own_var = _unpooled(step, theta, _overall_units(step, theta))
+        own, own_var = _unpooled(step, theta, _overall_units(step, theta), previous=own)
         step.stratum_mean, step.stratum_var = _stratum_prior(step, theta)
         period_var = _period_var(step, theta)
         drift_var = _drift_prior(step, theta)
@@ -578,6 +582,7 @@ def _unpooled(
     step: _EmStep,
     theta: FloatArray,
     units: tuple[IntArray, IntArray, FloatArray, FloatArray] | None = None,
+    previous: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Each outlet's own bias estimate and its variance, for Paule–Mandel.
 
@@ -589,7 +594,9 @@ def _unpooled(
 
     ``units`` (each report's unit code, each unit's outlet, the units' starting locations,
     each report's known offset beside its unit's location) re-estimates other units than
-    outlets the same way.
+    outlets the same way. The steps start from ``previous`` (the last round's estimates of the
+    same units, which move little between rounds) if given, else from the units' locations,
+    and stop once no unit moves by ``_UNPOOLED_TOL`` of its standard error.
     """
     data = step.data
     o, e, w = data.outlet, data.event, data.weight
@@ -605,7 +612,7 @@ def _unpooled(
     centre_shift, v_without = _leave_one_out(step, theta, known)
     no_event = np.zeros(n_ev)
     weight = w if step.weighted else None
-    own = start.copy()
+    own = (start if previous is None else previous).copy()
     info = np.zeros(n_units)
     for _ in range(_UNPOOLED_STEPS):
         *_, omega, q = expect(
@@ -621,10 +628,13 @@ def _unpooled(
             weight=weight,
             extra_var=v_without,
         )
-        info = group_sum(code, omega, n_units)
+        info, pull = pair_sums(code, n_units, omega, q)
         # Each report's target is own + scale * E[wz] / E[w], weighted by E[w] / scale^2.
-        total = group_sum(code, q, n_units) + own * info
+        total = pull + own * info
         own = np.where(info > 0, total / np.maximum(info, 1e-300), start)
+        # The step moved each unit by pull / info, against a standard error sqrt(kappa / info).
+        if np.max(np.abs(pull) / np.sqrt(step.kappa * np.maximum(info, 1e-300))) < _UNPOOLED_TOL:
+            break
     return own, step.kappa / np.maximum(info, 1e-300)
 
 

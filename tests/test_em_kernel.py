@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from reliability import em_kernel
-from reliability.em_kernel import expect, residual_sums
+from reliability.em_kernel import event_precision, expect, pair_sums, residual_sums, spread_sums
 from reliability.metric_fit import FloatArray, fit_metric
 from reliability.tdist import tilted_moments
 from tests.test_em_step import _data
@@ -218,3 +218,38 @@ def test_a_pass_split_across_threads_equals_one_pass(monkeypatch: pytest.MonkeyP
     )
     for got, want in zip(split, whole, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_sums_split_across_threads_add_up_to_the_numpy_sums(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(12)
+    n, n_out, n_ev = 400, 6, 50
+    outlet = rng.integers(0, n_out, n).astype(np.intp)
+    event = rng.integers(0, n_ev, n).astype(np.intp)
+    cell = rng.integers(0, 3, n).astype(np.intp)
+    lag = rng.integers(0, 2, n).astype(np.intp)
+    epoch = (outlet * 2 + rng.integers(0, 2, n)).astype(np.intp)
+    du, db = rng.normal(size=n_ev), rng.normal(size=n_out)
+    ddelta, dlam = np.append(rng.normal(size=2), 0.0), np.append(rng.normal(size=1), 0.0)
+    ddrift = rng.normal(size=2 * n_out)
+    ew, ewz, ewz2 = rng.uniform(0.1, 2.0, n), rng.normal(size=n), rng.uniform(0.0, 3.0, n)
+    weight, sigma2, prior = rng.uniform(0.2, 1.0, n), rng.uniform(0.5, 2.0, n_out), np.ones(n_ev)
+    shift = du[event] + db[outlet] + ddelta[cell] + dlam[lag] + ddrift[epoch]
+    changes = (outlet, event, cell, lag, epoch, du, db, ddelta, dlam, ddrift)
+    monkeypatch.setattr(em_kernel, "_REPORTS_PER_THREAD", 70)
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+
+    info, net = residual_sums(event, n_ev, *changes, ew, ewz)
+    np.testing.assert_allclose(info, np.bincount(event, ew, n_ev), rtol=1e-12)
+    np.testing.assert_allclose(net, np.bincount(event, ewz - ew * shift, n_ev), rtol=1e-10)
+    square, cross, moved = spread_sums(n_out, *changes, ew, ewz, ewz2)
+    np.testing.assert_allclose(square, np.bincount(outlet, ewz2, n_out), rtol=1e-12)
+    np.testing.assert_allclose(cross, np.bincount(outlet, ewz * shift, n_out), rtol=1e-10)
+    np.testing.assert_allclose(moved, np.bincount(outlet, ew * shift**2, n_out), rtol=1e-12)
+    sx, sy = pair_sums(outlet, n_out, ew, ewz)
+    np.testing.assert_allclose(sx, np.bincount(outlet, ew, n_out), rtol=1e-12)
+    np.testing.assert_allclose(sy, np.bincount(outlet, ewz, n_out), rtol=1e-10)
+    precision = event_precision(outlet, event, weight, sigma2, prior)
+    want = prior + np.bincount(event, weight / sigma2[outlet], n_ev)
+    np.testing.assert_allclose(precision, want, rtol=1e-12)

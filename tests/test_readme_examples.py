@@ -80,7 +80,7 @@ def _same(got: Any, shown: Any, where: str) -> None:
         assert got == shown, where
 
 
-@pytest.mark.parametrize(("path", "body", "shown"), examples(), ids=lambda v: str(v)[:12])
+@pytest.mark.parametrize(("path", "body", "shown"), [pytest.param(*e, id=e[0]) for e in examples()])
 def test_the_example_output_is_what_the_demo_answers(
     demo: TestClient,  # type: ignore[type-arg]
     path: str,
