@@ -26,7 +26,7 @@ from api.health import HealthController
 from api.observability import Metrics, RequestObserver, configure_logging
 from api.outlets import OutletsController
 from api.problems import exception_handlers
-from api.registry import TableRegistry
+from api.registry import TableRegistry, settle_heap
 from api.scoring import ScoringController
 from api.settings import CONFIG_ENV, Settings, load_settings
 from api.tables import TablesController, VersionBodies
@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(registry.reload)
         await anyio.to_thread.run_sync(warm_up)
+        settle_heap()  # the compiled kernels' objects too
         async with anyio.create_task_group() as tasks:
             if settings.reload_interval > 0:
                 tasks.start_soon(registry.poll, settings.reload_interval)

@@ -169,17 +169,27 @@ def _figure_field(report: ReportIn) -> str:
     return "text"
 
 
-def _model_call(call: Callable[[], T], path: str) -> T:
-    """Run a model call, turning its input errors into a 422 located at ``path``."""
+def _model_call(call: Callable[[], T], locate: Callable[[], list[FieldError]], path: str) -> T:
+    """Run a model call, turning its input errors into a 422.
+
+    The reports are checked only when the model refuses them: ``locate`` names every bad field
+    with its JSON path, so a valid request resolves each figure once, in the model.
+    """
     try:
         return call()
-    except UnknownMetricError as error:
+    except (UnknownMetricError, FigureError, ValueError) as error:
+        errors = locate() or [_model_error(error, path)]
+        raise _unprocessable(errors) from None
+
+
+def _model_error(error: Exception, path: str) -> FieldError:
+    """An error the checks do not foresee, located at ``path``."""
+    if isinstance(error, UnknownMetricError):
         message = str(error.args[0]) if error.args else str(error)
-        raise _unprocessable([FieldError(path=f"{path}.metric", message=message)]) from None
-    except FigureError as error:
-        raise _unprocessable([FieldError(path=path, message=error.reason)]) from None
-    except ValueError as error:
-        raise _unprocessable([FieldError(path=path, message=str(error))]) from None
+        return FieldError(path=f"{path}.metric", message=message)
+    if isinstance(error, FigureError):
+        return FieldError(path=path, message=error.reason)
+    return FieldError(path=path, message=str(error))
 
 
 def _unprocessable(errors: Sequence[FieldError]) -> ProblemError:
@@ -203,16 +213,16 @@ def _score_batch(snapshot: NamedDependency[Snapshot], reports: list[ReportIn]) -
     results = []
     for index, report in enumerate(reports):
         path = f"$.reports[{index}]"
-        errors = check_report(snapshot, report, path)
-        if not errors:
-            try:
-                score = _model_call(partial(snapshot.model.score, report.to_report()), path)
-            except ProblemError as problem:
-                errors = problem.errors
-            else:
-                results.append(BatchItem(index=index, score=score))
-                continue
-        results.append(BatchItem(index=index, errors=errors))
+        try:
+            score = _model_call(
+                partial(snapshot.model.score, report.to_report()),
+                partial(check_report, snapshot, report, path),
+                path,
+            )
+        except ProblemError as problem:
+            results.append(BatchItem(index=index, errors=problem.errors))
+        else:
+            results.append(BatchItem(index=index, score=score))
     failed = sum(item.errors is not None for item in results)
     return BatchResponse(
         version=snapshot.version,
@@ -223,6 +233,16 @@ def _score_batch(snapshot: NamedDependency[Snapshot], reports: list[ReportIn]) -
 
 
 def _fuse(snapshot: NamedDependency[Snapshot], reports: list[ReportIn]) -> FuseResponse:
+    fusion = _model_call(
+        lambda: snapshot.model.fuse([report.to_report() for report in reports]),
+        partial(_fuse_errors, snapshot, reports),
+        "$.reports",
+    )
+    return FuseResponse(version=snapshot.version, fusion=fusion)
+
+
+def _fuse_errors(snapshot: NamedDependency[Snapshot], reports: list[ReportIn]) -> list[FieldError]:
+    """Every field of ``reports`` that keeps them from being fused."""
     errors = [
         error
         for index, report in enumerate(reports)
@@ -240,12 +260,7 @@ def _fuse(snapshot: NamedDependency[Snapshot], reports: list[ReportIn]) -> FuseR
                         "of $.reports[0]",
                     )
                 )
-    if errors:
-        raise _unprocessable(errors)
-    fusion = _model_call(
-        lambda: snapshot.model.fuse([report.to_report() for report in reports]), "$.reports"
-    )
-    return FuseResponse(version=snapshot.version, fusion=fusion)
+    return errors
 
 
 class ScoringController(Controller):
@@ -270,10 +285,11 @@ class ScoringController(Controller):
         snapshot: NamedDependency[Snapshot],
         data: Annotated[ReportIn, Body(examples=_SCORE_EXAMPLES)],
     ) -> ScoreResponse:
-        errors = check_report(snapshot, data, "$")
-        if errors:
-            raise _unprocessable(errors)
-        score = _model_call(lambda: snapshot.model.score(data.to_report()), "$")
+        score = _model_call(
+            lambda: snapshot.model.score(data.to_report()),
+            partial(check_report, snapshot, data, "$"),
+            "$",
+        )
         return ScoreResponse(version=snapshot.version, score=score)
 
     @post(

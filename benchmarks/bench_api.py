@@ -41,7 +41,7 @@ import msgspec
 
 from api.app import create_app
 from api.catalog import OutletCatalog
-from api.observability import configure_logging
+from api.observability import access_log, configure_logging
 from api.settings import Settings
 from reliability.outlet_model import OutletModel
 from reliability.synth import generate, preset
@@ -246,6 +246,7 @@ def in_process(tables: Path, score_body: bytes, fuse_body: bytes) -> dict[str, f
             return asyncio.run(serve())
         finally:
             logging.getLogger("reliability").handlers.clear()
+            access_log.stream = None
 
 
 def rss_mib(pid: int) -> float:
