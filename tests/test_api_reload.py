@@ -11,8 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import msgspec
+import pytest
 from litestar.testing import TestClient
 
+import api.registry
 from api.app import create_app
 from api.observability import Metrics
 from api.registry import Reload, TableRegistry, settle_heap
@@ -141,3 +143,24 @@ def test_a_swapped_out_table_is_freed(api_table: ScoreTable, api_tables_dir: Pat
     assert old_catalog() is None
     assert old_model() is None
     assert registry.require().catalog is not None
+
+
+def test_the_collector_is_paused_only_while_a_table_is_built(
+    api_table: ScoreTable, api_tables_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enabled_while_building: list[bool] = []
+    real_catalog = api.registry.OutletCatalog
+
+    def catalog(table: ScoreTable) -> api.registry.OutletCatalog:
+        enabled_while_building.append(gc.isenabled())
+        return real_catalog(table)
+
+    monkeypatch.setattr(api.registry, "OutletCatalog", catalog)
+    store = TableStore(api_tables_dir)
+    registry = TableRegistry(store, Metrics())
+    assert registry.reload() is Reload.LOADED
+    assert enabled_while_building == [False]
+    assert gc.isenabled()
+    atomic_write(store.latest_path, b"{not json")
+    assert registry.reload() is Reload.REFUSED
+    assert gc.isenabled()
