@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 
 import api.registry
 from api.app import create_app
+from api.catalog import OutletCatalog
 from api.observability import Metrics
 from api.registry import Reload, TableRegistry, settle_heap
 from api.settings import Settings
@@ -149,11 +150,10 @@ def test_the_collector_is_paused_only_while_a_table_is_built(
     api_table: ScoreTable, api_tables_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     enabled_while_building: list[bool] = []
-    real_catalog = api.registry.OutletCatalog
 
-    def catalog(table: ScoreTable) -> api.registry.OutletCatalog:
+    def catalog(table: ScoreTable) -> OutletCatalog:
         enabled_while_building.append(gc.isenabled())
-        return real_catalog(table)
+        return OutletCatalog(table)
 
     monkeypatch.setattr(api.registry, "OutletCatalog", catalog)
     store = TableStore(api_tables_dir)
