@@ -61,6 +61,9 @@ class Run:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    #: CPU time of the server's processes per request answered: on a shared machine it
+    #: swings far less with other jobs' load than requests per second do
+    server_cpu_ms: float
 
 
 def fitted_table() -> ScoreTable:
@@ -144,13 +147,38 @@ def server_command(kind: str, target: str, port: int, workers: int) -> list[str]
     ]
 
 
-def wrk(url: str, body: bytes, *, duration: int, connections: int, scratch: Path) -> Run:
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while listing
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = int(fields[11]) + int(fields[12])
+    total = 0
+    for child, ticks in times.items():
+        ancestor = child
+        while ancestor not in (pid, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == pid:
+            total += ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    url: str, body: bytes, *, server_pid: int, duration: int, connections: int, scratch: Path
+) -> Run:
     script = scratch / "post.lua"
     script.write_text(
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
         f"wrk.body = [[{body.decode()}]]\n"
     )
+    cpu_before = tree_cpu_seconds(server_pid)
     output = subprocess.run(
         [
             "wrk",
@@ -168,8 +196,10 @@ def wrk(url: str, body: bytes, *, duration: int, connections: int, scratch: Path
     ).stdout
     if "Non-2xx" in output:
         raise RuntimeError(f"wrk saw error responses from {url}:\n{output}")
+    cpu = tree_cpu_seconds(server_pid) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
-    return Run(rps, _percentile(output, "50%"), _percentile(output, "99%"))
+    requests = int(re.search(r"(\d+) requests in", output)[1])  # type: ignore[index]
+    return Run(rps, _percentile(output, "50%"), _percentile(output, "99%"), cpu / requests * 1e3)
 
 
 def _percentile(output: str, label: str) -> float:
@@ -310,12 +340,20 @@ def main() -> int:
     for kind in servers:
         for workers in (1, 2):
             port = free_port()
-            with server(server_command(kind, TRIVIAL_APP, port, workers), port, None):
-                trivial = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
+            command = server_command(kind, TRIVIAL_APP, port, workers)
+            with server(command, port, None) as process:
+                trivial = wrk(
+                    f"http://127.0.0.1:{port}/v1/score", score_body, server_pid=process.pid, **run
+                )
             port = free_port()
-            with server(server_command(kind, API_FACTORY, port, workers), port, tables):
-                score = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
-                fuse = wrk(f"http://127.0.0.1:{port}/v1/fuse", fuse_body, **run)
+            command = server_command(kind, API_FACTORY, port, workers)
+            with server(command, port, tables) as process:
+                score = wrk(
+                    f"http://127.0.0.1:{port}/v1/score", score_body, server_pid=process.pid, **run
+                )
+                fuse = wrk(
+                    f"http://127.0.0.1:{port}/v1/fuse", fuse_body, server_pid=process.pid, **run
+                )
             rows.append((kind, workers, trivial, score, fuse))
 
     big = widened(table, args.outlets)
@@ -338,6 +376,7 @@ def main() -> int:
         big_score = wrk(
             f"http://127.0.0.1:{port}/v1/score",
             score_body.replace(outlets[0].encode(), b"outlet-000000"),
+            server_pid=process.pid,
             **run,
         )
         rss = rss_mib(process.pid)
@@ -350,8 +389,11 @@ def main() -> int:
         f"wrk -t2 -c{args.connections}, loopback; load average before "
         f"{load_before}, after {os.getloadavg()}.\n"
     )
-    print("| server | workers | endpoint | req/s | p50 ms | p99 ms | req/s vs trivial |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| server | workers | endpoint | req/s | p50 ms | p99 ms | req/s vs trivial "
+        "| server CPU ms/request | CPU: trivial / this |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind, workers, trivial, score, fuse in rows:
         for name, result in (
             ("trivial litestar", trivial),
@@ -361,7 +403,8 @@ def main() -> int:
             ratio = result.requests_per_second / trivial.requests_per_second
             print(
                 f"| {kind} | {workers} | {name} | {result.requests_per_second:,.0f} | "
-                f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {ratio:.0%} |"
+                f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {ratio:.0%} | "
+                f"{result.server_cpu_ms:.3f} | {trivial.server_cpu_ms / result.server_cpu_ms:.0%} |"
             )
     print()
     print(
