@@ -109,10 +109,27 @@ def server(command: list[str], port: int, tables: Path | None) -> Iterator[subpr
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start: {' '.join(command)}") from None
                 time.sleep(0.1)
+        _wait_until_idle(process.pid, deadline)
         yield process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _wait_until_idle(pid: int, deadline: float) -> None:
+    """Wait until the server's processes stop burning CPU: every worker has started.
+
+    One answered request shows one worker ready; the others may still be loading the table,
+    and connections made meanwhile would all stay with the first worker.
+    """
+    used = tree_cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = tree_cpu_seconds(pid)
+        if now - used < 0.05:
+            return
+        used = now
+    raise RuntimeError("the server's processes did not settle after start-up")
 
 
 def server_command(kind: str, target: str, port: int, workers: int) -> list[str]:
