@@ -32,12 +32,11 @@ _MAX_BUCKETS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller: a named key, or an anonymous client identified by its address."""
+    """A caller that presented a valid key."""
 
     name: str
     scopes: frozenset[Scope]
     rate_limit: float
-    anonymous: bool
 
 
 class TokenBucket:
@@ -92,40 +91,41 @@ class AccessControl:
         if match is None:
             raise _unauthenticated("The API key is not valid.")
         rate = self.settings.rate_limit if match.rate_limit is None else match.rate_limit
-        return Principal(name=match.name, scopes=match.scopes, rate_limit=rate, anonymous=False)
+        return Principal(name=match.name, scopes=match.scopes, rate_limit=rate)
 
     def guard(
         self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
     ) -> None:
         """Litestar guard: the handler's ``opt["scope"]`` names the scope it needs."""
-        needed = Scope(handler.opt[SCOPE_OPT])
+        # a str: Scope is a StrEnum, so it compares and hashes as its value
+        needed: str = handler.opt[SCOPE_OPT]
         principal = self.identify(connection)
         if principal is None:
-            if needed is Scope.READ and self.settings.public_read:
-                client = connection.client.host if connection.client else "unknown"
-                principal = Principal(
-                    name=f"ip:{client}",
-                    scopes=frozenset({Scope.READ}),
-                    rate_limit=self.settings.rate_limit,
-                    anonymous=True,
-                )
-            else:
+            if needed != Scope.READ or not self.settings.public_read:
                 raise _unauthenticated(
                     "This endpoint needs an API key in the X-API-Key header "
                     "or as Authorization: Bearer <key>."
                 )
+            # an anonymous client may read, and is limited by its address
+            if self.settings.rate_limit > 0:
+                client = connection.client.host if connection.client else "unknown"
+                self._limit(f"ip:{client}", self.settings.rate_limit)
+            return
         if needed not in principal.scopes:
             raise ProblemError(
                 403,
                 "forbidden",
-                f"The key {principal.name!r} lacks the {needed.value!r} scope this endpoint needs.",
+                f"The key {principal.name!r} lacks the {needed!r} scope this endpoint needs.",
             )
-        wait = self.buckets.take(principal.name, principal.rate_limit)
+        self._limit(principal.name, principal.rate_limit)
+
+    def _limit(self, client: str, rate: float) -> None:
+        wait = self.buckets.take(client, rate)
         if wait > 0:
             raise ProblemError(
                 429,
                 "rate-limited",
-                f"Rate limit of {principal.rate_limit:g} requests/s exceeded; retry later.",
+                f"Rate limit of {rate:g} requests/s exceeded; retry later.",
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
 

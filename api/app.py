@@ -26,8 +26,8 @@ from api.health import HealthController
 from api.observability import Metrics, RequestObserver, configure_logging
 from api.outlets import OutletsController
 from api.problems import exception_handlers
-from api.registry import TableRegistry
-from api.scoring import ScoringController
+from api.registry import TableRegistry, settle_heap
+from api.scoring import Scoring, ScoringController
 from api.settings import CONFIG_ENV, Settings, load_settings
 from api.tables import TablesController, VersionBodies
 from reliability import __version__
@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(registry.reload)
         await anyio.to_thread.run_sync(warm_up)
+        settle_heap()  # the compiled kernels' objects too
         async with anyio.create_task_group() as tasks:
             if settings.reload_interval > 0:
                 tasks.start_soon(registry.poll, settings.reload_interval)
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> Litestar:
             "registry": Provide(lambda: registry, sync_to_thread=False),
             "metrics": Provide(lambda: metrics, sync_to_thread=False),
             "snapshot": Provide(registry.require, sync_to_thread=False),
+            "scoring": Provide(lambda: Scoring(registry.require(), settings), sync_to_thread=False),
             "bodies": Provide(lambda: bodies, sync_to_thread=False),
         },
         before_request=check_access,

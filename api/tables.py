@@ -61,12 +61,20 @@ class VersionBodies:
         return entry
 
 
-def _conditional(request: Request[Any, Any, Any], body: bytes, etag: str) -> Response[bytes]:
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+def _not_modified(request: Request[Any, Any, Any], etag: str) -> Response[bytes] | None:
+    """The 304 answer when the client's If-None-Match holds ``etag``, else None."""
     candidates = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
     if etag in candidates or "*" in candidates:
-        return Response(b"", status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+        return Response(b"", status_code=304, headers=_cache_headers(etag))
+    return None
+
+
+def _table_response(body: bytes, etag: str) -> Response[bytes]:
+    return Response(body, media_type="application/json", headers=_cache_headers(etag))
+
+
+def _cache_headers(etag: str) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": "no-cache"}
 
 
 _TABLE_RESPONSES = {
@@ -116,7 +124,12 @@ class TablesController(Controller):
     async def latest(
         self, request: Request[Any, Any, Any], snapshot: NamedDependency[Snapshot]
     ) -> Response[bytes]:
-        return _conditional(request, snapshot.body, snapshot.etag)
+        not_modified = _not_modified(request, snapshot.etag)
+        if not_modified is not None:
+            return not_modified
+        # encoded per download rather than kept: the table is served far less often than scored
+        body = await anyio.to_thread.run_sync(encode_table, snapshot.table)
+        return _table_response(body, snapshot.etag)
 
     @get(
         "/{version:str}",
@@ -148,4 +161,4 @@ class TablesController(Controller):
             raise ProblemError(
                 404, "unknown-version", f"No published table version {version!r}."
             ) from None
-        return _conditional(request, body, etag)
+        return _not_modified(request, etag) or _table_response(body, etag)

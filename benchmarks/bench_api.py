@@ -41,7 +41,8 @@ import msgspec
 
 from api.app import create_app
 from api.catalog import OutletCatalog
-from api.observability import configure_logging
+from api.observability import Metrics, access_log, configure_logging
+from api.registry import TableRegistry
 from api.settings import Settings
 from reliability.outlet_model import OutletModel
 from reliability.synth import generate, preset
@@ -60,6 +61,9 @@ class Run:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    #: CPU time of the server's processes per request answered: on a shared machine it
+    #: swings far less with other jobs' load than requests per second do
+    server_cpu_ms: float
 
 
 def fitted_table() -> ScoreTable:
@@ -105,10 +109,27 @@ def server(command: list[str], port: int, tables: Path | None) -> Iterator[subpr
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start: {' '.join(command)}") from None
                 time.sleep(0.1)
+        _wait_until_idle(process.pid, deadline)
         yield process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _wait_until_idle(pid: int, deadline: float) -> None:
+    """Wait until the server's processes stop burning CPU: every worker has started.
+
+    One answered request shows one worker ready; the others may still be loading the table,
+    and connections made meanwhile would all stay with the first worker.
+    """
+    used = tree_cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = tree_cpu_seconds(pid)
+        if now - used < 0.05:
+            return
+        used = now
+    raise RuntimeError("the server's processes did not settle after start-up")
 
 
 def server_command(kind: str, target: str, port: int, workers: int) -> list[str]:
@@ -143,13 +164,38 @@ def server_command(kind: str, target: str, port: int, workers: int) -> list[str]
     ]
 
 
-def wrk(url: str, body: bytes, *, duration: int, connections: int, scratch: Path) -> Run:
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while listing
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = int(fields[11]) + int(fields[12])
+    total = 0
+    for child, ticks in times.items():
+        ancestor = child
+        while ancestor not in (pid, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == pid:
+            total += ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    url: str, body: bytes, *, server_pid: int, duration: int, connections: int, scratch: Path
+) -> Run:
     script = scratch / "post.lua"
     script.write_text(
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
         f"wrk.body = [[{body.decode()}]]\n"
     )
+    cpu_before = tree_cpu_seconds(server_pid)
     output = subprocess.run(
         [
             "wrk",
@@ -167,8 +213,10 @@ def wrk(url: str, body: bytes, *, duration: int, connections: int, scratch: Path
     ).stdout
     if "Non-2xx" in output:
         raise RuntimeError(f"wrk saw error responses from {url}:\n{output}")
+    cpu = tree_cpu_seconds(server_pid) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
-    return Run(rps, _percentile(output, "50%"), _percentile(output, "99%"))
+    requests = int(re.search(r"(\d+) requests in", output)[1])  # type: ignore[index]
+    return Run(rps, _percentile(output, "50%"), _percentile(output, "99%"), cpu / requests * 1e3)
 
 
 def _percentile(output: str, label: str) -> float:
@@ -212,11 +260,14 @@ async def _asgi_post(app: Any, path: str, body: bytes) -> None:
 def in_process(tables: Path, score_body: bytes, fuse_body: bytes) -> dict[str, float]:
     """Median CPU milliseconds per request of the trivial app, /v1/score and /v1/fuse."""
     module, _, name = TRIVIAL_APP.partition(":")
-    trivial = getattr(importlib.import_module(module), name)
+    trivial_module = importlib.import_module(module)
+    trivial = getattr(trivial_module, name)
 
     app = create_app(Settings(tables=str(tables), public_read=True, rate_limit=0))
+    app.register(trivial_module.stacked)
     cases = {
         "trivial litestar": (trivial, "/v1/score", score_body, 2000),
+        "trivial route, app's stack": (app, "/v1/trivial", score_body, 2000),
         "POST /v1/score": (app, "/v1/score", score_body, 2000),
         "POST /v1/fuse (50 reports)": (app, "/v1/fuse", fuse_body, 400),
     }
@@ -246,6 +297,7 @@ def in_process(tables: Path, score_body: bytes, fuse_body: bytes) -> dict[str, f
             return asyncio.run(serve())
         finally:
             logging.getLogger("reliability").handlers.clear()
+            access_log.stream = None
 
 
 def rss_mib(pid: int) -> float:
@@ -305,27 +357,43 @@ def main() -> int:
     for kind in servers:
         for workers in (1, 2):
             port = free_port()
-            with server(server_command(kind, TRIVIAL_APP, port, workers), port, None):
-                trivial = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
+            command = server_command(kind, TRIVIAL_APP, port, workers)
+            with server(command, port, None) as process:
+                trivial = wrk(
+                    f"http://127.0.0.1:{port}/v1/score", score_body, server_pid=process.pid, **run
+                )
             port = free_port()
-            with server(server_command(kind, API_FACTORY, port, workers), port, tables):
-                score = wrk(f"http://127.0.0.1:{port}/v1/score", score_body, **run)
-                fuse = wrk(f"http://127.0.0.1:{port}/v1/fuse", fuse_body, **run)
+            command = server_command(kind, API_FACTORY, port, workers)
+            with server(command, port, tables) as process:
+                score = wrk(
+                    f"http://127.0.0.1:{port}/v1/score", score_body, server_pid=process.pid, **run
+                )
+                fuse = wrk(
+                    f"http://127.0.0.1:{port}/v1/fuse", fuse_body, server_pid=process.pid, **run
+                )
             rows.append((kind, workers, trivial, score, fuse))
 
     big = widened(table, args.outlets)
     big_dir = scratch / "big"
     TableStore(big_dir).publish(big)
+    n_rows = len(big.outlets)
+    del big
     started = time.perf_counter()
     loaded = read_table_file(big_dir / "latest.json")
     OutletModel.from_table(loaded)
     OutletCatalog(loaded)
     load_seconds = time.perf_counter() - started
+    del loaded
+    # as the server loads it: also the ETag, the collector paused, then one collection
+    started, cpu_started = time.perf_counter(), time.process_time()
+    TableRegistry(TableStore(big_dir), Metrics()).reload()
+    served_load = (time.perf_counter() - started, time.process_time() - cpu_started)
     port = free_port()
     with server(server_command(servers[0], API_FACTORY, port, 1), port, big_dir) as process:
         big_score = wrk(
             f"http://127.0.0.1:{port}/v1/score",
             score_body.replace(outlets[0].encode(), b"outlet-000000"),
+            server_pid=process.pid,
             **run,
         )
         rss = rss_mib(process.pid)
@@ -338,8 +406,11 @@ def main() -> int:
         f"wrk -t2 -c{args.connections}, loopback; load average before "
         f"{load_before}, after {os.getloadavg()}.\n"
     )
-    print("| server | workers | endpoint | req/s | p50 ms | p99 ms | req/s vs trivial |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| server | workers | endpoint | req/s | p50 ms | p99 ms | req/s vs trivial "
+        "| server CPU ms/request | CPU: trivial / this |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind, workers, trivial, score, fuse in rows:
         for name, result in (
             ("trivial litestar", trivial),
@@ -349,12 +420,14 @@ def main() -> int:
             ratio = result.requests_per_second / trivial.requests_per_second
             print(
                 f"| {kind} | {workers} | {name} | {result.requests_per_second:,.0f} | "
-                f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {ratio:.0%} |"
+                f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {ratio:.0%} | "
+                f"{result.server_cpu_ms:.3f} | {trivial.server_cpu_ms / result.server_cpu_ms:.0%} |"
             )
     print()
     print(
-        f"Table of {args.outlets:,} outlets ({len(big.outlets):,} rows, {size_mib:.0f} MiB JSON): "
-        f"load (decode + model + index) {load_seconds:.1f} s; server RSS {rss:.0f} MiB; "
+        f"Table of {args.outlets:,} outlets ({n_rows:,} rows, {size_mib:.0f} MiB JSON): "
+        f"load (decode + model + index) {load_seconds:.1f} s; as the server loads it "
+        f"{served_load[0]:.1f} s (CPU {served_load[1]:.1f} s); server RSS {rss:.0f} MiB; "
         f"POST /v1/score {big_score.requests_per_second:,.0f} req/s, "
         f"p99 {big_score.p99_ms:.2f} ms (1 {servers[0]} worker)."
     )

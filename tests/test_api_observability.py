@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
+from datetime import datetime
 
+import pytest
 from litestar.testing import TestClient
 
-from api.observability import JsonFormatter
+from api.observability import JsonFormatter, access_log, configure_logging
 
 
 def test_request_id_is_echoed_or_generated(api_client: TestClient) -> None:  # type: ignore[type-arg]
@@ -47,3 +51,52 @@ def test_json_log_lines_carry_extra_fields() -> None:
     assert entry["message"] == "request"
     assert entry["request_id"] == "r-1"
     assert entry["level"] == "info"
+
+
+def test_access_log_writes_one_json_line_per_request(
+    api_client: TestClient,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(access_log, "stream", stream)
+    api_client.get("/v1/outlets/nobody", headers={"X-Request-ID": "req-7"})
+    api_client.get("/no/such/path")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["request_id"] == "req-7"
+    assert (first["method"], first["path"], first["route"], first["status"]) == (
+        "GET",
+        "/v1/outlets/nobody",
+        "/v1/outlets/{outlet}",
+        404,
+    )
+    assert (first["level"], first["logger"], first["message"]) == (
+        "info",
+        "reliability.api.access",
+        "request",
+    )
+    assert first["duration_ms"] > 0
+    assert datetime.fromisoformat(first["time"]).tzinfo is not None
+    assert (second["route"], second["status"]) == ("<unmatched>", 404)
+    assert len(second["request_id"]) == 32
+
+
+def test_access_log_follows_the_configured_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("reliability", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        for attribute in ("handlers", "level", "propagate"):
+            monkeypatch.setattr(logger, attribute, getattr(logger, attribute))
+    monkeypatch.setattr(access_log, "stream", None)
+    configure_logging(logging.WARNING)
+    assert access_log.stream is None
+    configure_logging()
+    assert access_log.stream is sys.stderr
+
+
+def test_a_broken_log_stream_does_not_fail_requests(
+    api_client: TestClient,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(access_log, "stream", closed)
+    assert api_client.get("/health").status_code == 200

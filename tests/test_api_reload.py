@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import msgspec
+import pytest
 from litestar.testing import TestClient
 
+import api.registry
 from api.app import create_app
-from api.registry import TableRegistry
+from api.catalog import OutletCatalog
+from api.observability import Metrics
+from api.registry import Reload, TableRegistry, settle_heap
 from api.settings import Settings
 from reliability.table import ScoreTable
 from reliability.tablestore import TableStore, atomic_write
@@ -108,3 +114,53 @@ def test_starts_without_a_table_and_picks_one_up(
         version = TableStore(directory).publish(api_table).stem
         _wait_for(lambda: client.get("/ready").status_code == 200)
         assert client.get("/ready").json()["version"] == version
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_settling_frees_cycles_it_froze_earlier() -> None:
+    cycle = _Cycle()
+    gone = weakref.ref(cycle)
+    settle_heap()
+    assert gc.get_freeze_count() > 0
+    del cycle
+    gc.collect()
+    assert gone() is not None, "a frozen cycle is beyond the collector"
+    settle_heap()
+    assert gone() is None
+
+
+def test_a_swapped_out_table_is_freed(api_table: ScoreTable, api_tables_dir: Path) -> None:
+    store = TableStore(api_tables_dir)
+    registry = TableRegistry(store, Metrics())
+    assert registry.reload() is Reload.LOADED
+    old_catalog = weakref.ref(registry.require().catalog)
+    old_model = weakref.ref(registry.require().model)
+    store.publish(_later(api_table, 1))
+    assert registry.reload() is Reload.LOADED
+    assert old_catalog() is None
+    assert old_model() is None
+    assert registry.require().catalog is not None
+
+
+def test_the_collector_is_paused_only_while_a_table_is_built(
+    api_table: ScoreTable, api_tables_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enabled_while_building: list[bool] = []
+
+    def catalog(table: ScoreTable) -> OutletCatalog:
+        enabled_while_building.append(gc.isenabled())
+        return OutletCatalog(table)
+
+    monkeypatch.setattr(api.registry, "OutletCatalog", catalog)
+    store = TableStore(api_tables_dir)
+    registry = TableRegistry(store, Metrics())
+    assert registry.reload() is Reload.LOADED
+    assert enabled_while_building == [False]
+    assert gc.isenabled()
+    atomic_write(store.latest_path, b"{not json")
+    assert registry.reload() is Reload.REFUSED
+    assert gc.isenabled()

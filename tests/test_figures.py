@@ -510,3 +510,16 @@ def test_resolve_figure_invariants(
     assert figure.low <= figure.high
     if count:
         assert figure.low >= 0
+
+
+@given(number, st.booleans())
+def test_a_value_alone_resolves_as_the_value_with_equal_bounds(
+    value: float | None, count: bool
+) -> None:
+    def outcome(**bounds: float | None) -> Figure | str:
+        try:
+            return resolve_figure(value=value, text=None, count=count, **bounds)
+        except FigureError as error:
+            return error.reason
+
+    assert outcome(low=None, high=None) == outcome(low=value, high=value)

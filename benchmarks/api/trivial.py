@@ -8,6 +8,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Litestar, post
 
+from api.access import JSON_BODY_OPT, SCOPE_OPT
 from api.scoring import ReportIn
 
 
@@ -22,3 +23,9 @@ async def score(data: ReportIn) -> Constant:
 
 
 app = Litestar(route_handlers=[score], logging_config=None)
+
+
+@post("/v1/trivial", status_code=200, opt={SCOPE_OPT: "read", JSON_BODY_OPT: True})
+async def stacked(data: ReportIn) -> Constant:
+    """The same constant answer, registered on the API's own app: its whole stack, no model."""
+    return Constant()
