@@ -29,7 +29,7 @@ from api.problems import exception_handlers
 from api.registry import TableRegistry, settle_heap
 from api.scoring import Scoring, ScoringController
 from api.settings import CONFIG_ENV, Settings, load_settings
-from api.tables import TablesController, VersionBodies
+from api.tables import SELF_COMPRESSED, TablesController, VersionBodies
 from reliability import __version__
 from reliability.fusion import warm_up
 from reliability.tablestore import TableStore
@@ -111,7 +111,9 @@ def create_app(settings: Settings) -> Litestar:
         },
         before_request=check_access,
         exception_handlers=exception_handlers(),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, exclude_opt_key=SELF_COMPRESSED
+        ),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
         if settings.cors_origins
         else None,

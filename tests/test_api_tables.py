@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from pathlib import Path
+from typing import Any
 
 import msgspec
+import pytest
 from litestar.testing import TestClient
 
 from reliability.table import ScoreTable
@@ -68,6 +71,51 @@ def test_tables_are_gzipped_when_asked(api_client: TestClient) -> None:  # type:
     # httpx decodes transparently; the compressed size shows the wire saving
     assert zipped.content == raw.content
     assert int(zipped.headers["content-length"]) < len(gzip.compress(raw.content)) * 1.1
+
+
+def test_tables_are_gzipped_off_the_event_loop(
+    api_client: TestClient,  # type: ignore[type-arg]
+    api_tables_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A table of 100k outlets takes seconds to gzip: on the event loop (litestar's compression
+    # middleware) that would stall every request the worker is serving.
+    on_loop: list[bool] = []
+    compress = gzip.compress
+
+    def spy(data: bytes, **kwargs: Any) -> bytes:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return compress(data, **kwargs)
+
+    monkeypatch.setattr(gzip, "compress", spy)
+    version = TableStore(api_tables_dir).versions()[0].version
+    for path in ("/v1/tables/latest", f"/v1/tables/{version}"):
+        response = api_client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.headers["vary"] == "Accept-Encoding"
+        assert response.content == (api_tables_dir / "latest.json").read_bytes()
+    assert on_loop == [False, False]
+
+
+def test_a_known_version_answers_304_without_reading_it(
+    api_client: TestClient,  # type: ignore[type-arg]
+    api_tables_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    version = TableStore(api_tables_dir).versions()[0].version
+    etag = api_client.get(f"/v1/tables/{version}").headers["etag"]
+
+    def no_read(self: TableStore, version: str) -> ScoreTable:
+        raise AssertionError("read a version whose ETag is known")
+
+    monkeypatch.setattr(TableStore, "read", no_read)
+    cached = api_client.get(f"/v1/tables/{version}", headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.headers["etag"] == etag
 
 
 def test_unknown_versions_are_404(api_client: TestClient) -> None:  # type: ignore[type-arg]
