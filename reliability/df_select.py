@@ -53,14 +53,19 @@ def select_df(
 def marginal_log_likelihood(data: MetricData, fit: MetricFit) -> float:
     """Log-likelihood of ``data``'s report intervals under ``fit``, event errors integrated.
 
-    Each report's expected residual is its outlet's bias plus its stratum and lag effects, its
+    Each report's expected residual is its outlet's bias plus its stratum, lag, period and
+    drift effects (every fitted offset, as in the fit of the event sd), its
     scale the outlet's t scale; the event error has the fitted sd (plus the variance of an
     estimated truth). Report weights are not applied: every report counts once.
     """
     effects = data.effects if data.effects is not None else Effects.none(data.outlet.size)
     ra = data.lo - data.truth_hi[data.event] - data.offset
     rb = data.hi - data.truth_lo[data.event] - data.offset
-    mean = fit.bias[data.outlet] + effects.offset(fit.stratum_delta, fit.lag_effect)
+    mean = fit.bias[data.outlet] + effects.offset(
+        fit.stratum_delta, fit.lag_effect, fit.period_effect
+    )
+    if fit.drift_effect is not None:
+        mean += effects.drift_offset(fit.drift_effect)
     scale = fit.sd[data.outlet]
     extra = np.zeros(data.n_events) if data.truth_var is None else data.truth_var
     u_hat, u_var = _event_posterior(ra, rb, mean, scale, data, fit.event_sd**2 + extra)

@@ -31,7 +31,7 @@ IntArray = npt.NDArray[np.intp]
 
 _HYPER_ROUNDS = 8
 _ROUGH = 30.0
-_UNPOOLED_STEPS = 8
+_UNPOOLED_STEPS = 20
 #: The unpooled steps stop early once no unit's location moves by this fraction of its standard
 #: error in a step.
 _UNPOOLED_TOL = 1e-3
@@ -115,6 +115,8 @@ class MetricFit:
     #: record-weighted mean of the epoch biases, ``drift_sd`` the random walk's step sd.
     drift_sd: float | None = None
     overall_bias: FloatArray | None = None
+    #: With drift: each (outlet, epoch) cell's departure from the outlet's current bias.
+    drift_effect: FloatArray | None = None
 
     def bias_interval(self, level: float = 0.90) -> tuple[FloatArray, FloatArray]:
         half = stats.t.ppf(0.5 + level / 2, self.bias_dof) * self.bias_se
@@ -1017,6 +1019,7 @@ def _summarise(step: _EmStep, theta: FloatArray, iterations: int, converged: boo
         period_sd=float(np.sqrt(step.period_var)) if fx.n_periods else 0.0,
         drift_sd=drift_sd,
         overall_bias=overall,
+        drift_effect=step.unpack_drift(theta) if fx.n_epochs else None,
         state=FitState(
             bias=b,
             log_var=np.log(sigma2),
