@@ -56,10 +56,10 @@ def test_warm_started_steps_stop_at_the_fixed_point(
 
     monkeypatch.setattr(metric_fit, "pair_sums", counted)
     own, _ = _unpooled(step, theta, previous=previous)
-    assert steps < metric_fit._UNPOOLED_STEPS
+    warm_steps, steps = steps, 0
     # Each step contracts by about 0.4, so the last step's 1e-3 standard errors leave less.
     assert np.max(np.abs(own - fixed) / np.sqrt(var)) < 2e-3
-    steps = 0
     cold, _ = _unpooled(step, theta)
-    assert steps == metric_fit._UNPOOLED_STEPS
-    assert np.max(np.abs(cold - fixed) / np.sqrt(var)) > np.max(np.abs(own - fixed) / np.sqrt(var))
+    # From the pooled biases it takes longer, and still stops by the rule, not the cap.
+    assert warm_steps < steps < metric_fit._UNPOOLED_STEPS
+    assert np.max(np.abs(cold - fixed) / np.sqrt(var)) < 2e-3
