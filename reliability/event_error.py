@@ -45,7 +45,8 @@ def fit_event_sd(
     """Maximise the marginal likelihood of residual intervals ``[ra, rb]`` over ``tau_u``.
 
     ``extra_var`` (per event) is the variance of an event's truth where that is itself an
-    estimate; it adds to ``tau^2`` in the event's prior.
+    estimate; it adds to ``tau^2`` in the event's prior. When some events have a settled truth
+    (``extra_var == 0``), only they are used (see the comment below).
     ``mean`` and ``scale`` are each report's expected residual without the event error and
     its t scale; ``u_hat``/``u_var`` locate each event's current posterior for the first nodes.
 
@@ -61,7 +62,13 @@ def fit_event_sd(
     """
     if u_hat.size == 0:
         return 0.0
-    rows = _Sample(event, u_hat.size, _MAX_EVENTS, seed)
+    candidates = np.arange(u_hat.size)
+    if extra_var is not None and np.any(extra_var == 0) and np.any(extra_var > 0):
+        # A truth estimated from the event's own reports (latent consensus) absorbs their shared
+        # error, so such an event shows none and would pull tau toward zero: on planted data
+        # with 40% of events unsettled, 0.065 against 0.099 from the settled events alone.
+        candidates = np.flatnonzero(extra_var == 0)
+    rows = _Sample(event, u_hat.size, candidates, _MAX_EVENTS, seed)
     centre, spread = _covering(u_hat[rows.chosen], u_var[rows.chosen])
     extra = np.zeros(rows.chosen.size) if extra_var is None else extra_var[rows.chosen]
     # The reports' information about u at the t density's centre, (df + 1) / df per unit scale.
@@ -118,7 +125,7 @@ def log_marginal_likelihood(
     Other arguments as in :func:`fit_event_sd`."""
     if u_hat.size == 0:
         return 0.0
-    rows = _Sample(event, u_hat.size, max_events, 0)
+    rows = _Sample(event, u_hat.size, np.arange(u_hat.size), max_events, 0)
     centre, spread = _covering(u_hat[rows.chosen], u_var[rows.chosen])
     extra = np.zeros(rows.chosen.size) if extra_var is None else extra_var[rows.chosen]
     return _Quadrature(ra, rb, mean, scale, rows, centre, spread, df, nodes, extra).log_likelihood(
@@ -127,14 +134,16 @@ def log_marginal_likelihood(
 
 
 class _Sample:
-    """At most ``max_events`` events (a seeded sample beyond that), their reports' rows, and
-    each row's event among them."""
+    """At most ``max_events`` of the ``candidates`` events (a seeded sample beyond that), their
+    reports' rows, and each row's event among them."""
 
-    def __init__(self, event: IntArray, n_events: int, max_events: int, seed: int) -> None:
-        chosen = np.arange(n_events)
-        if n_events > max_events:
+    def __init__(
+        self, event: IntArray, n_events: int, candidates: IntArray, max_events: int, seed: int
+    ) -> None:
+        chosen = candidates
+        if candidates.size > max_events:
             rng = np.random.default_rng(seed)
-            chosen = np.sort(rng.choice(n_events, max_events, replace=False))
+            chosen = candidates[np.sort(rng.choice(candidates.size, max_events, replace=False))]
         keep_event = np.zeros(n_events, dtype=bool)
         keep_event[chosen] = True
         self.chosen = chosen

@@ -56,3 +56,36 @@ def test_event_sd_maximises_the_marginal_likelihood_computed_on_a_grid(
         assert got < 2e-3
     else:
         assert got == pytest.approx(want, rel=0.005)
+
+
+def test_events_with_an_estimated_truth_do_not_inform_the_event_sd() -> None:
+    # A latent truth, fused from the event's own reports, takes their shared error with it:
+    # around it the reports show none, and counted in they pulled tau from 0.099 to 0.065.
+    rng = np.random.default_rng(8)
+    df, tau, per_event = 4.0, 0.1, 4
+    event = np.repeat(np.arange(300), per_event)
+    scale = rng.uniform(0.1, 0.3, event.size)
+    noise = scale * rng.standard_t(df, event.size)
+    shared = tau * rng.standard_normal(300)[event]
+    latent = np.arange(300) >= 200
+    centred = noise - (np.bincount(event, noise) / per_event)[event]
+    residual = np.where(latent[event], centred, shared + noise)
+    precision = 1 / 0.1**2 + np.bincount(event, 1 / scale**2)
+    u_hat = np.bincount(event, residual / scale**2) / precision
+    extra = np.where(latent, 0.05**2, 0.0)
+    args = (residual, residual, np.zeros(event.size), scale)
+    got = fit_event_sd(*args, event, u_hat, 1 / precision, df, upper=1.0, extra_var=extra)
+    settled = ~latent[event]
+    alone = fit_event_sd(
+        residual[settled],
+        residual[settled],
+        np.zeros(settled.sum()),
+        scale[settled],
+        event[settled],
+        u_hat[:200],
+        1 / precision[:200],
+        df,
+        upper=1.0,
+    )
+    assert got == pytest.approx(alone, rel=1e-9)
+    assert 0.07 < got < 0.13
